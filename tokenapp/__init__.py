@@ -1,0 +1,76 @@
+"""tokenapp: a prepaid token system for an AI web app."""
+
+import logging
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from . import database  # noqa: F401  (registers the SQLite connection hooks)
+from .config import ConfigError, load_settings
+from .extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; a bad setting stops start-up with one line naming it."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    load_dotenv(Path(app.root_path).parent / ".env", override=False)
+    try:
+        settings = load_settings(instance_path=app.instance_path)
+    except ConfigError as error:
+        raise SystemExit(f"tokenapp: configuration error: {error}") from None
+    app.config.from_mapping(settings.as_flask_config())
+    if test_config:
+        app.config.from_mapping(test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    configure_logger(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects to this app."""
+    from . import models  # noqa: F401  (so the metadata knows every table)
+    from .auth.session import configure_login
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    configure_login(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount each feature area."""
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Answer errors as JSON under /api and as pages elsewhere, never with a trace."""
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the `flask` CLI commands."""
+    from .cli import register
+
+    register(app)
+
+
+def configure_logger(app: Flask) -> None:
+    """Log at INFO to stderr, where gunicorn and `flask run` collect it."""
+    if not app.debug and not app.testing:
+        app.logger.setLevel(logging.INFO)

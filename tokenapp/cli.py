@@ -1,0 +1,73 @@
+"""`flask` commands; each prints what it did and exits non-zero on failure."""
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .services import accounts, audit, catalog, ledger
+from .services.errors import DomainError
+
+tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, audit the ledger.")
+
+
+@click.command("seed")
+def seed_command():
+    """Load the token packages and AI features (idempotent)."""
+    counts = catalog.seed()
+    click.echo(f"catalog seeded: {counts['created']} created, {counts['updated']} updated, "
+               f"{counts['unchanged']} unchanged")
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.password_option("--password", prompt="Admin password", help="Read from a prompt or stdin when not given.")
+def create_admin_command(email: str, password: str):
+    """Create an admin account, or make an existing account an admin."""
+    if len(password) < 8:
+        raise click.ClickException("the password needs at least 8 characters")
+    user = accounts.make_admin(email, password)
+    click.echo(f"admin ready: {user.email} (id {user.id})")
+
+
+@tokens_cli.command("grant")
+@click.argument("email")
+@click.argument("amount", type=int)
+@click.option("--reason", required=True, help="Why; kept on the ledger row.")
+def grant_command(email: str, amount: int, reason: str):
+    """Add (or with a negative AMOUNT, remove) tokens, as an audited adjustment."""
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no account with email {email}")
+    try:
+        balance = ledger.adjust(user.id, amount, reason=reason)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"adjusted {user.email} by {amount:+d}: balance is now {balance}")
+
+
+@tokens_cli.command("release-stale-charges")
+def release_stale_command():
+    """Refund every charge that no run consumed within its time limit."""
+    released = 0
+    while batch := ledger.release_stale_charges():
+        released += batch
+    click.echo(f"released {released} stale charge(s)")
+
+
+@tokens_cli.command("audit")
+def audit_command():
+    """Check every account: balance = ledger sum = last balance_after, none negative."""
+    problems = audit.find_problems()
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(f"audit: {len(problems)} problem(s)")
+    if problems:
+        sys.exit(1)
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app's CLI."""
+    for command in (seed_command, create_admin_command, tokens_cli):
+        app.cli.add_command(command)

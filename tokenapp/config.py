@@ -1,0 +1,120 @@
+"""Settings read from the environment (and `.env`), checked once at start-up."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "testing", "production")
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; its message names the variable."""
+
+
+def _int_setting(env: dict, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _database_url(env: dict, instance_path: str) -> str:
+    url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'tokenapp.db'}"
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if not url.startswith(("sqlite:", "postgresql+psycopg:")):
+        raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated settings, turned into Flask config keys by `as_flask_config`."""
+
+    env: str
+    secret_key: str
+    database_url: str
+    app_base_url: str
+    welcome_bonus_tokens: int
+    low_balance_threshold: int
+    charge_ttl_seconds: int
+    stripe_secret_key: str
+    stripe_publishable_key: str
+    stripe_webhook_secret: str
+    stripe_api_base: str
+    ai_provider: str
+    redis_url: str
+
+    def as_flask_config(self) -> dict:
+        """The Flask config mapping for these settings."""
+        production = self.env == "production"
+        return {
+            "TOKENAPP_ENV": self.env,
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "APP_BASE_URL": self.app_base_url,
+            "WELCOME_BONUS_TOKENS": self.welcome_bonus_tokens,
+            "LOW_BALANCE_THRESHOLD": self.low_balance_threshold,
+            "CHARGE_TTL_SECONDS": self.charge_ttl_seconds,
+            "STRIPE_SECRET_KEY": self.stripe_secret_key,
+            "STRIPE_PUBLISHABLE_KEY": self.stripe_publishable_key,
+            "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+            "STRIPE_API_BASE": self.stripe_api_base,
+            "AI_PROVIDER": self.ai_provider,
+            "REDIS_URL": self.redis_url,
+            "TESTING": self.env == "testing",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": production,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": production,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
+        }
+
+
+def load_settings(env: dict | None = None, instance_path: str = "instance") -> Settings:
+    """Read and check every setting; raise ConfigError naming the first bad one."""
+    env = dict(os.environ if env is None else env)
+    name = env.get("TOKENAPP_ENV", "development")
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"TOKENAPP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {name!r}")
+    production = name == "production"
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if production:
+            raise ConfigError("SECRET_KEY is required in production")
+        secret_key = DEV_SECRET_KEY
+    stripe_key = env.get("STRIPE_SECRET_KEY", "")
+    if stripe_key.startswith("sk_live_") and not production:
+        raise ConfigError("STRIPE_SECRET_KEY is a live key (sk_live_); live keys run only in production")
+    ai_provider = env.get("AI_PROVIDER", "local")
+    if ai_provider not in ("local", "openai"):
+        raise ConfigError(f"AI_PROVIDER must be local or openai, got {ai_provider!r}")
+    if ai_provider == "openai" and not env.get("OPENAI_API_KEY"):
+        raise ConfigError("OPENAI_API_KEY is required when AI_PROVIDER=openai")
+    return Settings(
+        env=name,
+        secret_key=secret_key,
+        database_url=_database_url(env, instance_path),
+        app_base_url=env.get("APP_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        welcome_bonus_tokens=_int_setting(env, "WELCOME_BONUS_TOKENS", 10),
+        low_balance_threshold=_int_setting(env, "LOW_BALANCE_THRESHOLD", 20),
+        charge_ttl_seconds=_int_setting(env, "CHARGE_TTL_SECONDS", 600, minimum=1),
+        stripe_secret_key=stripe_key,
+        stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+        stripe_api_base=env.get("STRIPE_API_BASE", ""),
+        ai_provider=ai_provider,
+        redis_url=env.get("REDIS_URL", ""),
+    )

@@ -1,0 +1,7 @@
+"""Public pages and what every page shares."""
+
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,23 @@
+"""The landing page and the values every template sees."""
+
+from flask import current_app, render_template
+from flask_login import current_user
+
+from ..services import catalog, ledger
+from . import bp
+
+
+@bp.app_context_processor
+def inject_balance() -> dict:
+    """The signed-in user's balance for the navbar badge."""
+    if not current_user.is_authenticated:
+        return {}
+    view = ledger.balance_of(current_user.id)
+    low = not view.is_unlimited and view.balance < current_app.config["LOW_BALANCE_THRESHOLD"]
+    return {"token_balance": view, "low_balance": low}
+
+
+@bp.get("/")
+def index():
+    """The landing page: what tokens are and what they buy."""
+    return render_template("index.html", features=catalog.active_features()[:6], packages=catalog.active_packages())

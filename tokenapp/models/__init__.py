@@ -1,0 +1,19 @@
+"""The database models; import from here."""
+
+from .catalog import AIFeature, TokenPackage
+from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
+from .payments import Referral, StripeEvent, TokenPurchase
+from .user import User
+
+__all__ = [
+    "AIFeature",
+    "Referral",
+    "StripeEvent",
+    "TokenAccount",
+    "TokenCharge",
+    "TokenPackage",
+    "TokenPurchase",
+    "TokenTransaction",
+    "TransactionType",
+    "User",
+]

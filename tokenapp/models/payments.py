@@ -1,0 +1,64 @@
+"""Purchases through Stripe, the Stripe events received, and referrals."""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ._types import UTCDateTime, utcnow
+
+
+class TokenPurchase(db.Model):
+    """One Checkout Session for a token package and what became of it."""
+
+    __tablename__ = "token_purchases"
+    __table_args__ = (
+        CheckConstraint("tokens >= 0 AND bonus_tokens >= 0 AND amount_cents >= 0", name="amounts_not_negative"),
+        Index("ix_token_purchases_user_id_created_at", "user_id", "created_at"),
+        Index("ix_token_purchases_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("token_packages.id"), nullable=True)
+    tokens: Mapped[int] = mapped_column(Integer)
+    bonus_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    amount_refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StripeEvent(db.Model):
+    """A Stripe event, stored by its id before it is acted on."""
+
+    __tablename__ = "stripe_events"
+    __table_args__ = (Index("ix_stripe_events_status_received_at", "status", "received_at"),)
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="received", server_default="received")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Referral(db.Model):
+    """A sign-up through someone's referral link, and whether it was rewarded."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_referrer_id_created_at", "referrer_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    referred_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    reward_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rewarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

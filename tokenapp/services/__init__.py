@@ -1,0 +1,1 @@
+"""Use cases: plain functions that own their transactions and raise domain errors."""

@@ -1,0 +1,55 @@
+"""Domain errors; views map each `code` to a status or a form message."""
+
+
+class DomainError(Exception):
+    """A refusal the user can act on; nothing was changed."""
+
+    code = "invalid_request"
+    status = 400
+
+    def __init__(self, message: str, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+
+
+class UnknownFeature(DomainError):
+    code = "unknown_feature"
+
+
+class UnknownUser(DomainError):
+    code = "unknown_user"
+    status = 404
+
+
+class InsufficientTokens(DomainError):
+    code = "insufficient_tokens"
+    status = 402
+
+    def __init__(self, balance: int, cost: int):
+        super().__init__(
+            f"This needs {cost} tokens and you have {balance}.", balance=balance, cost=cost
+        )
+        self.balance = balance
+        self.cost = cost
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"
+    status = 409
+
+
+class ChargeNotUsable(DomainError):
+    """The charge is unknown to this user, settled, expired, or for another feature."""
+
+    code = "charge_not_usable"
+    status = 409
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+    status = 409
