@@ -4,7 +4,7 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .services import accounts, audit, catalog, ledger
 from .services.errors import DomainError
@@ -13,6 +13,7 @@ tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, audit
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command():
     """Load the token packages and AI features (idempotent)."""
     counts = catalog.seed()
@@ -21,6 +22,7 @@ def seed_command():
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("email")
 @click.password_option("--password", prompt="Admin password", help="Read from a prompt or stdin when not given.")
 def create_admin_command(email: str, password: str):

@@ -1,0 +1,196 @@
+"""The ledger service: every balance change and its row, one transaction each."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tokenapp.extensions import db
+from tokenapp.models import TokenAccount, TokenTransaction
+from tokenapp.models._types import utcnow
+from tokenapp.models.ledger import TransactionType
+from tokenapp.services import accounts, ledger
+from tokenapp.services.errors import ChargeNotUsable, InsufficientTokens, InvalidAmount, UnknownFeature
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def uid(ctx):
+    return accounts.register("lin@example.com", "password123").id
+
+
+def rows(user_id):
+    return db.session.execute(
+        select(TokenTransaction.type, TokenTransaction.amount, TokenTransaction.balance_after)
+        .where(TokenTransaction.user_id == user_id).order_by(TokenTransaction.id)
+    ).all()
+
+
+def account(user_id) -> TokenAccount:
+    db.session.expire_all()
+    return db.session.get(TokenAccount, user_id)
+
+
+def test_welcome_bonus_is_granted_once(uid, audit):
+    ledger.open_account(uid)
+    assert ledger.credit(uid, 10, TransactionType.BONUS, dedupe_key="welcome") is False
+    assert rows(uid) == [("bonus", 10, 10)]
+    assert account(uid).lifetime_bonus == 10
+    audit()
+
+
+def test_welcome_bonus_follows_the_setting(app, database_urls, backend):
+    from conftest import make_app
+
+    other = make_app(database_urls[backend], WELCOME_BONUS_TOKENS=0)
+    with other.app_context():
+        user_id = accounts.register("zero@example.com", "password123").id
+        assert ledger.balance_of(user_id).balance == 0
+        assert rows(user_id) == []
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_charge_consume_and_refund(uid, audit):
+    result = ledger.charge(uid, "job_match_detailed")
+    assert (result.cost, result.balance) == (5, 5)
+    ledger.consume_charge(result.charge_id, uid, "job_match_detailed")
+    with pytest.raises(ChargeNotUsable):
+        ledger.consume_charge(result.charge_id, uid, "job_match_detailed")
+    assert ledger.refund_charge(result.charge_id) is False
+    assert account(uid).lifetime_spent == 5
+    audit()
+
+
+def test_refund_happens_exactly_once(uid, audit):
+    result = ledger.charge(uid, "resume_parsing")
+    assert ledger.refund_charge(result.charge_id, uid) is True
+    assert ledger.refund_charge(result.charge_id, uid) is False
+    with pytest.raises(ChargeNotUsable):
+        ledger.consume_charge(result.charge_id, uid, "resume_parsing")
+    assert rows(uid) == [("bonus", 10, 10), ("spend", -8, 2), ("refund", 8, 10)]
+    assert account(uid).lifetime_spent == 0
+    audit()
+
+
+def test_a_charge_is_usable_only_by_its_owner_for_its_feature(uid):
+    other = accounts.register("other@example.com", "password123").id
+    result = ledger.charge(uid, "job_match_detailed")
+    with pytest.raises(ChargeNotUsable):
+        ledger.consume_charge(result.charge_id, other, "job_match_detailed")
+    with pytest.raises(ChargeNotUsable):
+        ledger.consume_charge(result.charge_id, uid, "salary_analysis")
+    assert ledger.refund_charge(result.charge_id, other) is False
+    ledger.consume_charge(result.charge_id, uid, "job_match_detailed")
+
+
+def test_insufficient_charge_writes_nothing(uid, audit):
+    ledger.charge(uid, "resume_parsing")
+    with pytest.raises(InsufficientTokens) as error:
+        ledger.charge(uid, "resume_parsing")
+    assert (error.value.balance, error.value.cost) == (2, 8)
+    assert len(rows(uid)) == 2
+    audit()
+
+
+def test_unknown_or_inactive_feature_is_refused(uid):
+    from tokenapp.models import AIFeature
+
+    with pytest.raises(UnknownFeature):
+        ledger.charge(uid, "teleport")
+    db.session.execute(db.update(AIFeature).where(AIFeature.key == "cover_letter").values(is_active=False))
+    db.session.commit()
+    with pytest.raises(UnknownFeature):
+        ledger.charge(uid, "cover_letter", idempotency_key="k1")
+    assert ledger.balance_of(uid).balance == 10
+
+
+def test_unlimited_accounts_record_zero_amount_spends(uid, audit):
+    ledger.set_unlimited(uid, True)
+    for _ in range(3):
+        result = ledger.charge(uid, "cover_letter")
+        assert (result.cost, result.balance) == (0, 10)
+    assert rows(uid)[1:] == [("spend", 0, 10)] * 3
+    spends = db.session.execute(select(func.count()).where(
+        TokenTransaction.user_id == uid, TokenTransaction.type == "spend", TokenTransaction.feature_key == "cover_letter"
+    )).scalar()
+    assert spends == 3
+    assert ledger.refund_charge(result.charge_id) is True
+    assert ledger.balance_of(uid) == ledger.BalanceView(10, True)
+    audit()
+
+
+def test_stale_charges_are_refunded_on_balance_read(app, uid, audit):
+    result = ledger.charge(uid, "cover_letter")
+    assert ledger.balance_of(uid).balance == 0
+    later = utcnow() + timedelta(seconds=app.config["CHARGE_TTL_SECONDS"] + 1)
+    assert ledger.release_stale_charges(uid, now=later) == 1
+    assert ledger.balance_of(uid).balance == 10
+    assert rows(uid)[-1] == ("refund", 10, 10)
+    with pytest.raises(ChargeNotUsable):
+        ledger.consume_charge(result.charge_id, uid, "cover_letter")
+    audit()
+
+
+def test_balance_read_releases_expired_charges(uid):
+    from tokenapp.models import TokenCharge
+
+    result = ledger.charge(uid, "cover_letter")
+    db.session.execute(db.update(TokenCharge).where(TokenCharge.id == result.charge_id)
+                       .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert ledger.balance_of(uid).balance == 10
+
+
+def test_consumed_charges_are_never_released(uid):
+    result = ledger.charge(uid, "cover_letter")
+    ledger.consume_charge(result.charge_id, uid, "cover_letter")
+    assert ledger.release_stale_charges(uid, now=utcnow() + timedelta(days=1)) == 0
+    assert ledger.balance_of(uid).balance == 0
+
+
+@pytest.mark.parametrize("amount", [0, -5, 1.5, "10", True, None, float("nan"), float("inf"), 10**12])
+def test_credit_rejects_bad_amounts(uid, amount):
+    with pytest.raises(InvalidAmount):
+        ledger.credit(uid, amount, TransactionType.BONUS)
+    assert ledger.balance_of(uid).balance == 10
+
+
+def test_adjustment_is_audited_and_cannot_go_negative(uid, audit):
+    admin = accounts.register("boss@example.com", "password123").id
+    assert ledger.adjust(uid, 25, reason="goodwill", actor_id=admin) == 35
+    assert ledger.adjust(uid, -30, reason="correction") == 5
+    with pytest.raises(InsufficientTokens):
+        ledger.adjust(uid, -6, reason="too much")
+    with pytest.raises(InvalidAmount):
+        ledger.adjust(uid, 0, reason="nothing")
+    with pytest.raises(InvalidAmount):
+        ledger.adjust(uid, 5, reason="   ")
+    last = db.session.execute(select(TokenTransaction).where(TokenTransaction.user_id == uid)
+                              .order_by(TokenTransaction.id)).scalars().all()
+    assert [(r.type, r.amount, r.note, r.actor_id) for r in last[1:]] == [
+        ("adjustment", 25, "goodwill", admin), ("adjustment", -30, "correction", None)]
+    audit()
+
+
+def test_purchase_credit_counts_towards_lifetime_purchased(uid):
+    assert ledger.credit(uid, 600, TransactionType.PURCHASE, dedupe_key="purchase:1") is True
+    assert ledger.credit(uid, 600, TransactionType.PURCHASE, dedupe_key="purchase:1") is False
+    assert account(uid).lifetime_purchased == 600
+    assert ledger.balance_of(uid).balance == 610
+
+
+def test_the_database_refuses_a_negative_balance_even_past_the_service(uid):
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        db.session.execute(db.update(TokenAccount).where(TokenAccount.user_id == uid).values(balance=-1))
+        db.session.flush()
+    db.session.rollback()
+    assert ledger.balance_of(uid).balance == 10
