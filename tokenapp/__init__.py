@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security(app)
     register_commands(app)
     configure_logger(app)
     return app
@@ -61,6 +62,13 @@ def register_blueprints(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     """Answer errors as JSON under /api and as pages elsewhere, never with a trace."""
     from .errors import register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers on every response."""
+    from .security import register
 
     register(app)
 

@@ -1,6 +1,6 @@
 """Error answers: JSON `{error, message}` under /api, a friendly page elsewhere."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -18,6 +18,10 @@ def _wants_json() -> bool:
 def _answer(status: int, code: str, message: str, **extra):
     if _wants_json():
         return jsonify(error=code, message=message, **extra), status
+    if status >= 500:
+        # Rendered without context processors: the database may be the fault.
+        page = current_app.jinja_env.get_template("error_bare.html").render(status=status, message=message)
+        return page, status
     return render_template("error.html", status=status, message=message), status
 
 

@@ -1,0 +1,52 @@
+"""Security headers, and a database outage answered without a trace."""
+
+from conftest import make_app
+
+
+def test_pages_and_api_carry_a_content_security_policy(client):
+    for path in ("/", "/api/tokens/balance"):
+        headers = client.get(path).headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_inline_script_on_pages(client):
+    html = client.get("/").get_data(as_text=True)
+    assert "<script>" not in html and "onclick=" not in html
+
+
+def test_database_down_is_a_clear_503(tmp_path):
+    down = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+                    SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
+    client = down.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1"
+    response = client.get("/api/tokens/balance")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "service_unavailable"
+    assert "Traceback" not in response.get_data(as_text=True)
+    page = client.get("/")
+    assert page.status_code == 503
+    assert b"Nothing was charged" in page.data
+
+
+def test_unexpected_errors_show_no_trace(database_urls, backend):
+    app = make_app(database_urls[backend])
+
+    def boom():
+        raise RuntimeError("secret internals sk_test_123")
+
+    app.add_url_rule("/boom", "boom", boom)
+    app.add_url_rule("/api/stripe/boom", "api_boom", boom)
+    client = app.test_client()
+    page = client.get("/boom")
+    assert page.status_code == 500
+    assert b"secret internals" not in page.data and b"Traceback" not in page.data
+    api = client.get("/api/stripe/boom")
+    assert api.status_code == 500
+    assert api.get_json() == {"error": "internal_error", "message": "Something went wrong on our side. Nothing was charged."}
+    with app.app_context():
+        from tokenapp.extensions import db
+
+        db.engine.dispose()
