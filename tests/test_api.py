@@ -22,7 +22,7 @@ def test_anonymous_calls_get_401_json(client, method, path):
 
 
 def test_balance(api):
-    assert api.get("/api/tokens/balance").get_json() == {"balance": 10, "is_unlimited": False, "low_balance": True}
+    assert api.get("/api/tokens/balance").get_json() == {"balance": 10, "is_unlimited": False, "low_balance": True, "debt": 0}
 
 
 def test_features_lists_the_twenty_with_flagship_costs(api):

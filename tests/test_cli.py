@@ -5,7 +5,7 @@ from datetime import timedelta
 from tokenapp.extensions import db
 from tokenapp.models import AIFeature, TokenCharge, TokenPackage, User
 from tokenapp.models._types import utcnow
-from tokenapp.services import accounts, ledger
+from tokenapp.services import accounts, charges, ledger
 
 
 def count(app, model) -> int:
@@ -71,8 +71,8 @@ def test_grant_writes_an_adjustment(app, runner, audit):
 def test_release_stale_charges(app, runner, audit):
     with app.app_context():
         uid = accounts.register("s@example.com", "password123").id
-        fresh = ledger.charge(uid, "networking_message")
-        stale = ledger.charge(uid, "follow_up_email")
+        fresh = charges.charge(uid, "networking_message")
+        stale = charges.charge(uid, "follow_up_email")
         db.session.execute(db.update(TokenCharge).where(TokenCharge.id == stale.charge_id)
                            .values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()

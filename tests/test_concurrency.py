@@ -13,7 +13,7 @@ import pytest
 from conftest import Api, user_id
 from tokenapp.extensions import db
 from tokenapp.models.ledger import TransactionType
-from tokenapp.services import ledger
+from tokenapp.services import charges, ledger
 
 WORKERS = 32
 
@@ -99,7 +99,7 @@ def test_top_ups_racing_spends_lose_nothing(app, client, api, backend, audit):
             try:
                 if i % 2:
                     return "credit" if ledger.credit(uid, 7, TransactionType.PURCHASE, dedupe_key=f"p{i}") else "dup"
-                ledger.charge(uid, "networking_message")
+                charges.charge(uid, "networking_message")
                 return "charge"
             except Exception as error:  # noqa: BLE001 - the test counts every outcome
                 return type(error).__name__
@@ -116,12 +116,12 @@ def test_top_ups_racing_spends_lose_nothing(app, client, api, backend, audit):
 def test_concurrent_refunds_of_one_charge_refund_once(app, api, backend, audit):
     uid = user_id(app, "ada@example.com")
     with app.app_context():
-        charge_id = ledger.charge(uid, "cover_letter").charge_id
+        charge_id = charges.charge(uid, "cover_letter").charge_id
 
     def refund(_):
         with app.app_context():
             try:
-                return ledger.refund_charge(charge_id)
+                return charges.refund_charge(charge_id)
             finally:
                 db.session.remove()
 

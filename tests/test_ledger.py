@@ -9,7 +9,7 @@ from tokenapp.extensions import db
 from tokenapp.models import TokenAccount, TokenTransaction
 from tokenapp.models._types import utcnow
 from tokenapp.models.ledger import TransactionType
-from tokenapp.services import accounts, ledger
+from tokenapp.services import accounts, charges, ledger
 from tokenapp.services.errors import ChargeNotUsable, InsufficientTokens, InvalidAmount, UnknownFeature
 
 
@@ -58,22 +58,22 @@ def test_welcome_bonus_follows_the_setting(app, database_urls, backend):
 
 
 def test_charge_consume_and_refund(uid, audit):
-    result = ledger.charge(uid, "job_match_detailed")
+    result = charges.charge(uid, "job_match_detailed")
     assert (result.cost, result.balance) == (5, 5)
-    ledger.consume_charge(result.charge_id, uid, "job_match_detailed")
+    charges.consume_charge(result.charge_id, uid, "job_match_detailed")
     with pytest.raises(ChargeNotUsable):
-        ledger.consume_charge(result.charge_id, uid, "job_match_detailed")
-    assert ledger.refund_charge(result.charge_id) is False
+        charges.consume_charge(result.charge_id, uid, "job_match_detailed")
+    assert charges.refund_charge(result.charge_id) is False
     assert account(uid).lifetime_spent == 5
     audit()
 
 
 def test_refund_happens_exactly_once(uid, audit):
-    result = ledger.charge(uid, "resume_parsing")
-    assert ledger.refund_charge(result.charge_id, uid) is True
-    assert ledger.refund_charge(result.charge_id, uid) is False
+    result = charges.charge(uid, "resume_parsing")
+    assert charges.refund_charge(result.charge_id, uid) is True
+    assert charges.refund_charge(result.charge_id, uid) is False
     with pytest.raises(ChargeNotUsable):
-        ledger.consume_charge(result.charge_id, uid, "resume_parsing")
+        charges.consume_charge(result.charge_id, uid, "resume_parsing")
     assert rows(uid) == [("bonus", 10, 10), ("spend", -8, 2), ("refund", 8, 10)]
     assert account(uid).lifetime_spent == 0
     audit()
@@ -81,19 +81,19 @@ def test_refund_happens_exactly_once(uid, audit):
 
 def test_a_charge_is_usable_only_by_its_owner_for_its_feature(uid):
     other = accounts.register("other@example.com", "password123").id
-    result = ledger.charge(uid, "job_match_detailed")
+    result = charges.charge(uid, "job_match_detailed")
     with pytest.raises(ChargeNotUsable):
-        ledger.consume_charge(result.charge_id, other, "job_match_detailed")
+        charges.consume_charge(result.charge_id, other, "job_match_detailed")
     with pytest.raises(ChargeNotUsable):
-        ledger.consume_charge(result.charge_id, uid, "salary_analysis")
-    assert ledger.refund_charge(result.charge_id, other) is False
-    ledger.consume_charge(result.charge_id, uid, "job_match_detailed")
+        charges.consume_charge(result.charge_id, uid, "salary_analysis")
+    assert charges.refund_charge(result.charge_id, other) is False
+    charges.consume_charge(result.charge_id, uid, "job_match_detailed")
 
 
 def test_insufficient_charge_writes_nothing(uid, audit):
-    ledger.charge(uid, "resume_parsing")
+    charges.charge(uid, "resume_parsing")
     with pytest.raises(InsufficientTokens) as error:
-        ledger.charge(uid, "resume_parsing")
+        charges.charge(uid, "resume_parsing")
     assert (error.value.balance, error.value.cost) == (2, 8)
     assert len(rows(uid)) == 2
     audit()
@@ -103,45 +103,45 @@ def test_unknown_or_inactive_feature_is_refused(uid):
     from tokenapp.models import AIFeature
 
     with pytest.raises(UnknownFeature):
-        ledger.charge(uid, "teleport")
+        charges.charge(uid, "teleport")
     db.session.execute(db.update(AIFeature).where(AIFeature.key == "cover_letter").values(is_active=False))
     db.session.commit()
     with pytest.raises(UnknownFeature):
-        ledger.charge(uid, "cover_letter", idempotency_key="k1")
+        charges.charge(uid, "cover_letter", idempotency_key="k1")
     assert ledger.balance_of(uid).balance == 10
 
 
 def test_unlimited_accounts_record_zero_amount_spends(uid, audit):
     ledger.set_unlimited(uid, True)
     for _ in range(3):
-        result = ledger.charge(uid, "cover_letter")
+        result = charges.charge(uid, "cover_letter")
         assert (result.cost, result.balance) == (0, 10)
     assert rows(uid)[1:] == [("spend", 0, 10)] * 3
     spends = db.session.execute(select(func.count()).where(
         TokenTransaction.user_id == uid, TokenTransaction.type == "spend", TokenTransaction.feature_key == "cover_letter"
     )).scalar()
     assert spends == 3
-    assert ledger.refund_charge(result.charge_id) is True
+    assert charges.refund_charge(result.charge_id) is True
     assert ledger.balance_of(uid) == ledger.BalanceView(10, True)
     audit()
 
 
 def test_stale_charges_are_refunded_on_balance_read(app, uid, audit):
-    result = ledger.charge(uid, "cover_letter")
+    result = charges.charge(uid, "cover_letter")
     assert ledger.balance_of(uid).balance == 0
     later = utcnow() + timedelta(seconds=app.config["CHARGE_TTL_SECONDS"] + 1)
-    assert ledger.release_stale_charges(uid, now=later) == 1
+    assert charges.release_stale_charges(uid, now=later) == 1
     assert ledger.balance_of(uid).balance == 10
     assert rows(uid)[-1] == ("refund", 10, 10)
     with pytest.raises(ChargeNotUsable):
-        ledger.consume_charge(result.charge_id, uid, "cover_letter")
+        charges.consume_charge(result.charge_id, uid, "cover_letter")
     audit()
 
 
 def test_balance_read_releases_expired_charges(uid):
     from tokenapp.models import TokenCharge
 
-    result = ledger.charge(uid, "cover_letter")
+    result = charges.charge(uid, "cover_letter")
     db.session.execute(db.update(TokenCharge).where(TokenCharge.id == result.charge_id)
                        .values(expires_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
@@ -149,9 +149,9 @@ def test_balance_read_releases_expired_charges(uid):
 
 
 def test_consumed_charges_are_never_released(uid):
-    result = ledger.charge(uid, "cover_letter")
-    ledger.consume_charge(result.charge_id, uid, "cover_letter")
-    assert ledger.release_stale_charges(uid, now=utcnow() + timedelta(days=1)) == 0
+    result = charges.charge(uid, "cover_letter")
+    charges.consume_charge(result.charge_id, uid, "cover_letter")
+    assert charges.release_stale_charges(uid, now=utcnow() + timedelta(days=1)) == 0
     assert ledger.balance_of(uid).balance == 0
 
 
@@ -194,3 +194,55 @@ def test_the_database_refuses_a_negative_balance_even_past_the_service(uid):
         db.session.flush()
     db.session.rollback()
     assert ledger.balance_of(uid).balance == 10
+
+
+def take_back(uid, tokens, note="Refund of purchase"):
+    from tokenapp.database import write_transaction
+
+    with write_transaction():
+        return ledger.take_back(uid, tokens, note)
+
+
+def test_taking_back_spent_tokens_leaves_visible_debt_that_blocks_spending(uid, audit):
+    ledger.credit(uid, 100, TransactionType.PURCHASE, dedupe_key="purchase:1")
+    charges.charge(uid, "cover_letter")
+    charges.charge(uid, "cover_letter")
+    assert ledger.balance_of(uid).balance == 90
+    assert take_back(uid, 100) == 10
+    assert ledger.balance_of(uid) == ledger.BalanceView(0, False, 10)
+    assert rows(uid)[-1] == ("reversal", -90, 0)
+    with pytest.raises(InsufficientTokens) as refusal:
+        charges.charge(uid, "networking_message")
+    assert "owes 10 tokens" in refusal.value.message and refusal.value.details["debt"] == 10
+    audit()
+
+
+def test_credits_repay_debt_first(uid, audit):
+    take_back(uid, 25)
+    assert ledger.balance_of(uid) == ledger.BalanceView(0, False, 15)
+    ledger.credit(uid, 12, TransactionType.PURCHASE)
+    assert ledger.balance_of(uid) == ledger.BalanceView(0, False, 3)
+    ledger.credit(uid, 100, TransactionType.PURCHASE)
+    assert ledger.balance_of(uid) == ledger.BalanceView(97, False, 0)
+    assert rows(uid)[-4:] == [("purchase", 12, 12), ("reversal", -12, 0), ("purchase", 100, 100), ("reversal", -3, 97)]
+    assert charges.charge(uid, "networking_message").balance == 94
+    audit()
+
+
+def test_refund_of_a_held_charge_repays_debt(uid, audit):
+    held = charges.charge(uid, "networking_message")
+    take_back(uid, 10)
+    assert ledger.balance_of(uid) == ledger.BalanceView(0, False, 3)
+    charges.refund_charge(held.charge_id)
+    assert ledger.balance_of(uid) == ledger.BalanceView(0, False, 0)
+    audit()
+
+
+def test_give_back_restores_after_a_won_dispute(uid, audit):
+    from tokenapp.database import write_transaction
+
+    take_back(uid, 10)
+    with write_transaction():
+        ledger.give_back(uid, 10, "Dispute won")
+    assert ledger.balance_of(uid) == ledger.BalanceView(10, False, 0)
+    audit()

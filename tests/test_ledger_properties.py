@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 
 from tokenapp.catalog_data import FEATURES
+from tokenapp.database import write_transaction
 from tokenapp.extensions import db
 from tokenapp.models._types import utcnow
 from tokenapp.models.ledger import TransactionType
-from tokenapp.services import accounts, audit, ledger
+from tokenapp.services import accounts, audit, charges, ledger
 from tokenapp.services.errors import ChargeNotUsable, InsufficientTokens
 
 COSTS = {key: cost for key, _name, _category, cost, _description in FEATURES}
@@ -34,6 +35,7 @@ def ledger_machine(app):
             self.ctx.push()
             self.users = [accounts.register(f"p{next(_emails)}@example.com", "password123").id for _ in range(2)]
             self.model = {uid: 10 for uid in self.users}
+            self.debt = {uid: 0 for uid in self.users}
             self.unlimited = {uid: False for uid in self.users}
             self.held = {}
 
@@ -46,18 +48,33 @@ def ledger_machine(app):
         def credit(self, who, amount, kind):
             uid = self.users[who]
             assert ledger.credit(uid, amount, kind) is True
-            self.model[uid] += amount
+            self._add(uid, amount)
+
+        def _add(self, uid, amount):
+            repaid = min(self.model[uid] + amount, self.debt[uid])
+            self.model[uid] += amount - repaid
+            self.debt[uid] -= repaid
+
+        @rule(who=st.integers(0, 1), tokens=st.integers(1, 300))
+        def reverse_purchase(self, who, tokens):
+            uid = self.users[who]
+            with write_transaction():
+                owed = ledger.take_back(uid, tokens, "property test reversal")
+            taken = min(self.model[uid], tokens)
+            assert owed == tokens - taken
+            self.model[uid] -= taken
+            self.debt[uid] += owed
 
         @rule(target=charges, who=st.integers(0, 1), feature=st.sampled_from(sorted(COSTS)))
         def charge(self, who, feature):
             uid = self.users[who]
             cost = 0 if self.unlimited[uid] else COSTS[feature]
             try:
-                result = ledger.charge(uid, feature)
+                result = charges.charge(uid, feature)
             except InsufficientTokens:
-                assert self.model[uid] < cost
+                assert self.model[uid] < cost or self.debt[uid] > 0
                 return None
-            assert self.model[uid] >= cost and result.cost == cost
+            assert self.model[uid] >= cost and self.debt[uid] == 0 and result.cost == cost
             self.model[uid] -= cost
             self.held[result.charge_id] = (uid, cost, feature)
             assert result.balance == self.model[uid]
@@ -65,20 +82,20 @@ def ledger_machine(app):
 
         @rule(charge_id=consumes(charges))
         def refund(self, charge_id):
-            refunded = ledger.refund_charge(charge_id) if charge_id else False
+            refunded = charges.refund_charge(charge_id) if charge_id else False
             assert refunded == (charge_id in self.held)
             if refunded:
                 uid, cost, _feature = self.held.pop(charge_id)
-                self.model[uid] += cost
+                self._add(uid, cost)
 
         @rule(charge_id=consumes(charges))
         def consume(self, charge_id):
             if charge_id not in self.held:
                 return
             uid, _cost, feature = self.held.pop(charge_id)
-            ledger.consume_charge(charge_id, uid, feature)
+            charges.consume_charge(charge_id, uid, feature)
             try:
-                ledger.consume_charge(charge_id, uid, feature)
+                charges.consume_charge(charge_id, uid, feature)
                 raise AssertionError("a charge was consumed twice")
             except ChargeNotUsable:
                 pass
@@ -91,7 +108,10 @@ def ledger_machine(app):
             except InsufficientTokens:
                 assert self.model[uid] + delta < 0
                 return
-            self.model[uid] += delta
+            if delta > 0:
+                self._add(uid, delta)
+            else:
+                self.model[uid] += delta
             assert balance == self.model[uid]
 
         @rule(who=st.integers(0, 1), on=st.booleans())
@@ -102,16 +122,16 @@ def ledger_machine(app):
         @rule()
         def time_passes(self):
             later = utcnow() + timedelta(seconds=app.config["CHARGE_TTL_SECONDS"] + 1)
-            released = sum(ledger.release_stale_charges(uid, now=later) for uid in self.users)
+            released = sum(charges.release_stale_charges(uid, now=later) for uid in self.users)
             assert released == len(self.held)
             for uid, cost, _feature in self.held.values():
-                self.model[uid] += cost
+                self._add(uid, cost)
             self.held.clear()
 
         @invariant()
         def ledger_adds_up(self):
             for uid in self.users:
-                assert ledger.balance_of(uid).balance == self.model[uid]
+                assert ledger.balance_of(uid) == ledger.BalanceView(self.model[uid], self.unlimited[uid], self.debt[uid])
             assert audit.find_problems() == []
 
     return LedgerMachine

@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from .services import accounts, audit, catalog, ledger
+from .services import accounts, audit, catalog, charges, ledger
 from .services.errors import DomainError
 
 tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, audit the ledger.")
@@ -53,7 +53,7 @@ def grant_command(email: str, amount: int, reason: str):
 def release_stale_command():
     """Refund every charge that no run consumed within its time limit."""
     released = 0
-    while batch := ledger.release_stale_charges():
+    while batch := charges.release_stale_charges():
         released += batch
     click.echo(f"released {released} stale charge(s)")
 

@@ -3,7 +3,7 @@
 from flask import current_app, jsonify
 from flask_login import current_user
 
-from ..services import catalog, history, ledger
+from ..services import catalog, charges, history, ledger
 from . import bp, parsing
 
 
@@ -13,6 +13,7 @@ def _balance_payload(view: ledger.BalanceView) -> dict:
         "balance": view.balance,
         "is_unlimited": view.is_unlimited,
         "low_balance": not view.is_unlimited and view.balance < threshold,
+        "debt": view.debt,
     }
 
 
@@ -40,7 +41,7 @@ def deduct():
     body = parsing.json_object()
     feature_key = parsing.catalog_key(body, "feature_key")
     key = parsing.idempotency_key(body)
-    result = ledger.charge(current_user.id, feature_key, key)
+    result = charges.charge(current_user.id, feature_key, key)
     payload = {"charge_id": result.charge_id, "feature_key": result.feature_key,
                "cost": result.cost, "balance": result.balance}
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}

@@ -2,13 +2,15 @@
 
 from .catalog import AIFeature, TokenPackage
 from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
-from .payments import Referral, StripeEvent, TokenPurchase
+from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
 from .user import User
 
 __all__ = [
     "AIFeature",
     "Referral",
     "StripeEvent",
+    "Subscription",
+    "SubscriptionPlan",
     "TokenAccount",
     "TokenCharge",
     "TokenPackage",

@@ -45,10 +45,14 @@ class TokenAccount(db.Model):
     """One fixed row per user: the balance every charge locks and updates."""
 
     __tablename__ = "token_accounts"
-    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("debt >= 0", name="debt_not_negative"),
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     balance: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    debt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lifetime_purchased: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lifetime_spent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lifetime_bonus: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, JSON, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -26,12 +26,52 @@ class TokenPurchase(db.Model):
     bonus_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     amount_cents: Mapped[int] = mapped_column(Integer)
     amount_refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tokens_granted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
     status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    dispute_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    failure_message: Mapped[str | None] = mapped_column(String(255), nullable=True)
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def total_tokens(self) -> int:
+        """Tokens this purchase is worth when fully paid, bonus included."""
+        return self.tokens + self.bonus_tokens
+
+
+class SubscriptionPlan(db.Model):
+    """A recurring plan sold through Checkout; today only Unlimited."""
+
+    __tablename__ = "subscription_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(String(255))
+    price_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
+    interval: Mapped[str] = mapped_column(String(10), default="month", server_default="month")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    stripe_product_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    stripe_price_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class Subscription(db.Model):
+    """A user's Stripe subscription, as Stripe last described it."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_user_id_status", "user_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    plan_key: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(30))
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StripeEvent(db.Model):

@@ -4,23 +4,25 @@ Every change is one conditional UPDATE of the user's fixed `token_accounts`
 row plus one inserted `token_transactions` row, in one database transaction.
 A debit's UPDATE carries `balance >= n` in its WHERE clause, so it cannot take
 a balance below zero whatever runs beside it; nothing reads a balance, does
-arithmetic in Python and writes it back.
+arithmetic in Python and writes it back. The charge lifecycle lives beside
+this module, in `charges`.
+
+Debt: when a refunded or disputed purchase takes back tokens that were
+already spent, the balance goes to zero and the rest is recorded as `debt`.
+An account in debt cannot spend, and every later credit repays it first.
 """
 
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, insert, literal, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import is_unique_violation, write_transaction
 from ..extensions import db
-from ..models import AIFeature, TokenAccount, TokenCharge, TokenTransaction, TransactionType
+from ..models import TokenAccount, TokenTransaction, TransactionType
 from ..models._types import utcnow
-from ..models.ledger import ChargeStatus
-from .errors import ChargeNotUsable, IdempotencyConflict, InsufficientTokens, InvalidAmount, UnknownFeature
+from .errors import InsufficientTokens, InvalidAmount
 from .sql import insert_ignoring_conflicts
 
 MAX_AMOUNT = 1_000_000_000
@@ -28,18 +30,7 @@ LIFETIME_COLUMN = {
     TransactionType.PURCHASE: "lifetime_purchased",
     TransactionType.BONUS: "lifetime_bonus",
 }
-_NO_SYNC = {"synchronize_session": False}
-
-
-@dataclass(frozen=True)
-class ChargeResult:
-    """A charge as the deduct endpoint reports it."""
-
-    charge_id: str
-    feature_key: str
-    cost: int
-    balance: int
-    replayed: bool = False
+NO_SYNC = {"synchronize_session": False}
 
 
 @dataclass(frozen=True)
@@ -48,9 +39,11 @@ class BalanceView:
 
     balance: int
     is_unlimited: bool
+    debt: int = 0
 
 
-def _check_amount(amount: object) -> int:
+def check_amount(amount: object) -> int:
+    """A positive whole number of tokens, or InvalidAmount."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidAmount("The amount must be a whole number of tokens.")
     if amount <= 0 or amount > MAX_AMOUNT:
@@ -58,24 +51,27 @@ def _check_amount(amount: object) -> int:
     return amount
 
 
-def _write_row(user_id: int, tx_type: TransactionType, amount: int, balance_after: int, **fields) -> None:
+def write_row(user_id: int, tx_type: TransactionType, amount: int, balance_after: int, **fields) -> None:
+    """Insert one ledger row; callers are inside the balance change's transaction."""
     db.session.execute(
         insert(TokenTransaction).values(
-            user_id=user_id,
-            type=tx_type.value,
-            amount=amount,
-            balance_after=balance_after,
-            created_at=utcnow(),
-            **fields,
+            user_id=user_id, type=tx_type.value, amount=amount, balance_after=balance_after,
+            created_at=utcnow(), **fields,
         )
     )
+
+
+def _update_account(user_id: int, **values):
+    stmt = update(TokenAccount).where(TokenAccount.user_id == user_id).values(updated_at=utcnow(), **values)
+    return db.session.execute(stmt.returning(TokenAccount.balance, TokenAccount.debt), execution_options=NO_SYNC).one()
 
 
 def _move(user_id: int, delta: int, tx_type: TransactionType, **fields) -> int:
     """Apply `delta` to the balance and write its ledger row; return the new balance.
 
     Must run inside `write_transaction`. A debit that would go below zero
-    raises InsufficientTokens and the caller's transaction rolls back.
+    raises InsufficientTokens and the caller's transaction rolls back. A
+    credit to an account in debt repays the debt in a second row.
     """
     values = {"balance": TokenAccount.balance + delta, "updated_at": utcnow()}
     column = LIFETIME_COLUMN.get(tx_type)
@@ -84,19 +80,35 @@ def _move(user_id: int, delta: int, tx_type: TransactionType, **fields) -> int:
     stmt = update(TokenAccount).where(TokenAccount.user_id == user_id)
     if delta < 0:
         stmt = stmt.where(TokenAccount.balance >= -delta)
-    new_balance = db.session.execute(
-        stmt.values(**values).returning(TokenAccount.balance), execution_options=_NO_SYNC
-    ).scalar()
-    if new_balance is None:
-        raise InsufficientTokens(balance=_current_balance(user_id), cost=-delta)
-    _write_row(user_id, tx_type, delta, new_balance, **fields)
+    row = db.session.execute(
+        stmt.values(**values).returning(TokenAccount.balance, TokenAccount.debt), execution_options=NO_SYNC
+    ).first()
+    if row is None:
+        raise InsufficientTokens(balance=current_balance(user_id), cost=-delta)
+    write_row(user_id, tx_type, delta, row.balance, **fields)
+    if delta > 0 and row.debt > 0:
+        return repay_debt(user_id, row.balance, row.debt)
+    return row.balance
+
+
+def repay_debt(user_id: int, balance: int, debt: int) -> int:
+    """Use what the balance can spare to pay down debt; return the new balance.
+
+    Called right after an UPDATE of the same account row in this transaction,
+    which holds the row lock, so `balance` and `debt` are current.
+    """
+    repaid = min(balance, debt)
+    new_balance, _debt = _update_account(
+        user_id, balance=TokenAccount.balance - repaid, debt=TokenAccount.debt - repaid
+    )
+    write_row(user_id, TransactionType.REVERSAL, -repaid, new_balance,
+              note=f"Repaid {repaid} tokens owed from a refunded purchase")
     return new_balance
 
 
-def _current_balance(user_id: int) -> int:
-    balance = db.session.execute(
-        select(TokenAccount.balance).where(TokenAccount.user_id == user_id)
-    ).scalar()
+def current_balance(user_id: int) -> int:
+    """The balance as stored, without releasing stale charges."""
+    balance = db.session.execute(select(TokenAccount.balance).where(TokenAccount.user_id == user_id)).scalar()
     return balance or 0
 
 
@@ -111,7 +123,7 @@ def open_account(user_id: int) -> None:
 
 def credit(user_id: int, amount: int, tx_type: TransactionType, *, dedupe_key: str | None = None, **fields) -> bool:
     """Add tokens; with a `dedupe_key`, at most once per user. True when credited."""
-    _check_amount(amount)
+    check_amount(amount)
     try:
         with write_transaction():
             _move(user_id, amount, tx_type, dedupe_key=dedupe_key, **fields)
@@ -133,143 +145,44 @@ def adjust(user_id: int, delta: int, *, reason: str, actor_id: int | None = None
         return _move(user_id, delta, TransactionType.ADJUSTMENT, note=reason[:255], actor_id=actor_id)
 
 
-def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -> ChargeResult:
-    """Hold a feature's cost for one run; a repeated idempotency key returns the first charge."""
-    now = utcnow()
-    charge_id = "chg_" + secrets.token_hex(12)
-    ttl = timedelta(seconds=current_app.config["CHARGE_TTL_SECONDS"])
-    with write_transaction():
-        cost = _insert_charge(charge_id, user_id, feature_key, idempotency_key, now, now + ttl)
-        if cost is None:
-            return _replay(user_id, feature_key, idempotency_key)
-        row = db.session.execute(
-            update(TokenAccount)
-            .where(TokenAccount.user_id == user_id)
-            .where(TokenAccount.is_unlimited | (TokenAccount.balance >= cost))
-            .values(
-                balance=TokenAccount.balance - case((TokenAccount.is_unlimited, 0), else_=cost),
-                lifetime_spent=TokenAccount.lifetime_spent + case((TokenAccount.is_unlimited, 0), else_=cost),
-                updated_at=now,
-            )
-            .returning(TokenAccount.balance, TokenAccount.is_unlimited),
-            execution_options=_NO_SYNC,
-        ).first()
-        if row is None:
-            raise InsufficientTokens(balance=_current_balance(user_id), cost=cost)
-        balance, unlimited = row
-        amount = 0 if unlimited else cost
-        if unlimited:
-            db.session.execute(
-                update(TokenCharge).where(TokenCharge.id == charge_id).values(amount=0),
-                execution_options=_NO_SYNC,
-            )
-        _write_row(user_id, TransactionType.SPEND, -amount, balance, feature_key=feature_key, charge_id=charge_id)
-    return ChargeResult(charge_id, feature_key, amount, balance)
+def take_back(user_id: int, tokens: int, note: str) -> int:
+    """Reverse `tokens` of a purchase: from the balance, and as debt for what was spent.
 
-
-def _insert_charge(charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:
-    """Insert the held charge, priced from the feature table in the same statement.
-
-    Returns the cost, or None when the idempotency key is already taken. An
-    unknown or inactive feature raises UnknownFeature.
+    Runs inside the caller's transaction (the purchase update). Returns the
+    tokens that became debt.
     """
-    priced = select(
-        literal(charge_id), literal(user_id), AIFeature.key, AIFeature.cost, AIFeature.cost,
-        literal(idempotency_key), literal(ChargeStatus.HELD.value), literal(now), literal(expires_at),
-    ).where(AIFeature.key == feature_key, AIFeature.is_active.is_(True))
-    columns = ["id", "user_id", "feature_key", "cost", "amount", "idempotency_key", "status", "created_at", "expires_at"]
-    stmt = insert_ignoring_conflicts(TokenCharge, select_from=(columns, priced)).returning(TokenCharge.cost)
-    cost = db.session.execute(stmt).scalar()
-    if cost is None and (idempotency_key is None or not _feature_exists(feature_key)):
-        raise UnknownFeature(f"No feature called {feature_key!r}.")
-    return cost
-
-
-def _feature_exists(feature_key: str) -> bool:
-    return db.session.execute(
-        select(AIFeature.id).where(AIFeature.key == feature_key, AIFeature.is_active.is_(True))
-    ).first() is not None
-
-
-def _replay(user_id: int, feature_key: str, idempotency_key: str) -> ChargeResult:
-    existing = db.session.execute(
-        select(TokenCharge).where(TokenCharge.user_id == user_id, TokenCharge.idempotency_key == idempotency_key)
+    check_amount(tokens)
+    balance = db.session.execute(
+        select(TokenAccount.balance).where(TokenAccount.user_id == user_id).with_for_update()
     ).scalar_one()
-    if existing.feature_key != feature_key:
-        raise IdempotencyConflict("This idempotency key was already used for another feature.")
-    return ChargeResult(existing.id, existing.feature_key, existing.amount, _current_balance(user_id), replayed=True)
-
-
-def consume_charge(charge_id: str, user_id: int, feature_key: str) -> None:
-    """Mark a held charge as used by a run of its feature, by its owner, once."""
-    with write_transaction():
-        done = db.session.execute(
-            update(TokenCharge)
-            .where(
-                TokenCharge.id == charge_id,
-                TokenCharge.user_id == user_id,
-                TokenCharge.feature_key == feature_key,
-                TokenCharge.status == ChargeStatus.HELD.value,
-                TokenCharge.expires_at > utcnow(),
-            )
-            .values(status=ChargeStatus.CONSUMED.value, settled_at=utcnow()),
-            execution_options=_NO_SYNC,
-        ).rowcount
-    if done != 1:
-        raise ChargeNotUsable("This charge cannot be used: it is settled, expired, or not yours.")
-
-
-def refund_charge(charge_id: str, user_id: int | None = None, note: str = "Run failed") -> bool:
-    """Give a held charge back, exactly once. True when this call refunded it."""
-    with write_transaction():
-        stmt = update(TokenCharge).where(
-            TokenCharge.id == charge_id, TokenCharge.status == ChargeStatus.HELD.value
-        )
-        if user_id is not None:
-            stmt = stmt.where(TokenCharge.user_id == user_id)
-        row = db.session.execute(
-            stmt.values(status=ChargeStatus.REFUNDED.value, settled_at=utcnow()).returning(
-                TokenCharge.user_id, TokenCharge.amount, TokenCharge.feature_key
-            ),
-            execution_options=_NO_SYNC,
-        ).first()
-        if row is None:
-            return False
-        owner, amount, feature_key = row
-        values = {"balance": TokenAccount.balance + amount, "updated_at": utcnow()}
-        values["lifetime_spent"] = TokenAccount.lifetime_spent - amount
-        balance = db.session.execute(
-            update(TokenAccount).where(TokenAccount.user_id == owner).values(**values).returning(TokenAccount.balance),
-            execution_options=_NO_SYNC,
-        ).scalar_one()
-        _write_row(owner, TransactionType.REFUND, amount, balance, feature_key=feature_key, charge_id=charge_id, note=note)
-    return True
-
-
-def release_stale_charges(user_id: int | None = None, now: datetime | None = None, limit: int = 500) -> int:
-    """Refund held charges past their time limit; return how many were refunded."""
-    stmt = select(TokenCharge.id).where(
-        TokenCharge.status == ChargeStatus.HELD.value, TokenCharge.expires_at <= (now or utcnow())
+    taken = min(balance, tokens)
+    owed = tokens - taken
+    new_balance, _debt = _update_account(
+        user_id, balance=TokenAccount.balance - taken, debt=TokenAccount.debt + owed
     )
-    if user_id is not None:
-        stmt = stmt.where(TokenCharge.user_id == user_id)
-    stale = db.session.execute(stmt.limit(limit)).scalars().all()
-    return sum(refund_charge(charge_id, note="Not used within its time limit") for charge_id in stale)
+    suffix = f"; {owed} already spent, now owed" if owed else ""
+    write_row(user_id, TransactionType.REVERSAL, -taken, new_balance, note=f"{note}{suffix}"[:255])
+    return owed
+
+
+def give_back(user_id: int, tokens: int, note: str) -> None:
+    """Restore tokens an earlier reversal took (a dispute won), repaying debt first."""
+    check_amount(tokens)
+    _move(user_id, tokens, TransactionType.REVERSAL, note=note[:255])
 
 
 def balance_of(user_id: int) -> BalanceView:
     """The owner's balance, after refunding any of their stale charges."""
+    from .charges import release_stale_charges
+
     release_stale_charges(user_id)
     row = db.session.execute(
-        select(TokenAccount.balance, TokenAccount.is_unlimited).where(TokenAccount.user_id == user_id)
+        select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt).where(TokenAccount.user_id == user_id)
     ).first()
-    return BalanceView(0, False) if row is None else BalanceView(row.balance, row.is_unlimited)
+    return BalanceView(0, False) if row is None else BalanceView(row.balance, row.is_unlimited, row.debt)
 
 
 def set_unlimited(user_id: int, unlimited: bool) -> None:
     """Switch a user's Unlimited plan on or off."""
     with write_transaction():
-        db.session.execute(
-            update(TokenAccount).where(TokenAccount.user_id == user_id).values(is_unlimited=unlimited, updated_at=utcnow()),
-            execution_options=_NO_SYNC,
-        )
+        _update_account(user_id, is_unlimited=unlimited)
