@@ -16,12 +16,12 @@ def count(app, model) -> int:
 def test_seed_is_idempotent(app, runner):
     first = runner.invoke(args=["seed"])
     assert first.exit_code == 0
-    assert "0 created, 0 updated, 25 unchanged" in first.output
+    assert "0 created, 0 updated, 26 unchanged" in first.output
     with app.app_context():
         db.session.execute(db.update(AIFeature).where(AIFeature.key == "cover_letter").values(cost=99))
         db.session.commit()
     second = runner.invoke(args=["seed"])
-    assert "0 created, 1 updated, 24 unchanged" in second.output
+    assert "0 created, 1 updated, 25 unchanged" in second.output
     assert (count(app, AIFeature), count(app, TokenPackage)) == (20, 5)
 
 

@@ -22,6 +22,8 @@ def test_production_requires_secret_key(monkeypatch):
     ({"AI_PROVIDER": "magic"}, "AI_PROVIDER"),
     ({"AI_PROVIDER": "openai"}, "OPENAI_API_KEY"),
     ({"STRIPE_SECRET_KEY": "sk_live_abc"}, "STRIPE_SECRET_KEY"),
+    ({"TOKENAPP_ENV": "production", "SECRET_KEY": "k", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY"),
+    ({"TOKENAPP_ENV": "production", "SECRET_KEY": "k", "STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"),
 ])
 def test_bad_settings_name_the_variable(env, name):
     with pytest.raises(ConfigError, match=name):
@@ -41,7 +43,27 @@ def test_postgres_urls_use_psycopg3():
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 
+PRODUCTION = {"TOKENAPP_ENV": "production", "SECRET_KEY": "s" * 32,
+              "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+
+
 def test_production_cookies_are_secure():
-    config = load_settings({"TOKENAPP_ENV": "production", "SECRET_KEY": "s" * 32}).as_flask_config()
+    config = load_settings(PRODUCTION).as_flask_config()
     assert config["SESSION_COOKIE_SECURE"] and config["SESSION_COOKIE_HTTPONLY"]
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_live_key_accepted_in_production_only():
+    live = {**PRODUCTION, "STRIPE_SECRET_KEY": "sk_live_abc"}
+    assert load_settings(live).stripe_secret_key == "sk_live_abc"
+    with pytest.raises(ConfigError, match="live key"):
+        load_settings({**live, "TOKENAPP_ENV": "development"})
+
+
+def test_no_stripe_key_means_the_offline_stand_in():
+    settings = load_settings({})
+    assert settings.stripe_offline
+    assert settings.stripe_api_base.startswith("http://127.0.0.1:")
+    assert settings.stripe_webhook_secret.startswith("whsec_offline_")
+    assert load_settings({"SECRET_KEY": "other"}).stripe_webhook_secret != settings.stripe_webhook_secret
+    assert not load_settings(PRODUCTION).stripe_offline

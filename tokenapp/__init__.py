@@ -53,8 +53,10 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .main import bp as main_bp
+    from .payments import bp as payments_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(payments_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(api_bp, url_prefix="/api")
 

@@ -12,6 +12,11 @@ PACKAGES = [
     ("ultimate", "Ultimate", 3500, 10000),
 ]
 
+# key, name, description, price in cents, billing interval
+PLANS = [
+    ("unlimited", "Unlimited", "Every AI feature with no token limit, billed monthly. Cancel any time.", 2900, "month"),
+]
+
 # key, name, category, cost, description
 FEATURES = [
     ("cover_letter", "Cover Letter Generation", "writing", 10,

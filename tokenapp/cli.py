@@ -3,10 +3,11 @@
 import sys
 
 import click
+import stripe
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from .services import accounts, audit, catalog, charges, ledger
+from .services import accounts, audit, catalog, charges, ledger, stripe_setup, webhooks
 from .services.errors import DomainError
 
 tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, audit the ledger.")
@@ -69,7 +70,32 @@ def audit_command():
         sys.exit(1)
 
 
+@click.command("stripe-setup")
+@with_appcontext
+def stripe_setup_command():
+    """Create or update Stripe products and prices for every package and the Unlimited plan."""
+    try:
+        results = stripe_setup.sync()
+    except stripe.StripeError as error:
+        raise click.ClickException(f"Stripe refused or could not be reached: {error}") from None
+    click.echo(f"{'key':<12} {'amount':>9}  {'product':<28} {'price':<30} action")
+    for row in results:
+        click.echo(f"{row.key:<12} {row.amount_cents / 100:>9.2f}  {row.product_id:<28} {row.price_id:<30} {row.action}")
+
+
+@click.command("stripe-replay")
+@click.argument("event_id")
+@with_appcontext
+def stripe_replay_command(event_id: str):
+    """Process a stored Stripe event again (after a failure)."""
+    try:
+        webhooks.replay(event_id)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"replayed {event_id}: processed")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
-    for command in (seed_command, create_admin_command, tokens_cli):
+    for command in (seed_command, create_admin_command, tokens_cli, stripe_setup_command, stripe_replay_command):
         app.cli.add_command(command)

@@ -1,11 +1,15 @@
 """Settings read from the environment (and `.env`), checked once at start-up."""
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 ENVIRONMENTS = ("development", "testing", "production")
 DEV_SECRET_KEY = "dev-only-not-secret"
+OFFLINE_STRIPE_KEY = "sk_test_offline_standin"
+OFFLINE_STRIPE_API_BASE = "http://127.0.0.1:12111"
 
 
 class ConfigError(Exception):
@@ -36,6 +40,28 @@ def _database_url(env: dict, instance_path: str) -> str:
     return url
 
 
+def _stripe_settings(env: dict, production: bool, secret_key: str) -> dict:
+    """Stripe keys; with none outside production, the offline stand-in on loopback."""
+    key = env.get("STRIPE_SECRET_KEY", "")
+    webhook_secret = env.get("STRIPE_WEBHOOK_SECRET", "")
+    if key.startswith("sk_live_") and not production:
+        raise ConfigError("STRIPE_SECRET_KEY is a live key (sk_live_); live keys run only in production")
+    if production and not key:
+        raise ConfigError("STRIPE_SECRET_KEY is required in production")
+    if production and not webhook_secret:
+        raise ConfigError("STRIPE_WEBHOOK_SECRET is required in production")
+    offline = not key
+    if offline:
+        digest = hmac.new(secret_key.encode(), b"offline-stripe-webhook", hashlib.sha256).hexdigest()
+        webhook_secret = webhook_secret or f"whsec_offline_{digest[:32]}"
+    return {
+        "stripe_secret_key": key or OFFLINE_STRIPE_KEY,
+        "stripe_webhook_secret": webhook_secret,
+        "stripe_api_base": env.get("STRIPE_API_BASE", "") or (OFFLINE_STRIPE_API_BASE if offline else ""),
+        "stripe_offline": offline,
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated settings, turned into Flask config keys by `as_flask_config`."""
@@ -51,6 +77,7 @@ class Settings:
     stripe_publishable_key: str
     stripe_webhook_secret: str
     stripe_api_base: str
+    stripe_offline: bool
     ai_provider: str
     redis_url: str
 
@@ -69,6 +96,7 @@ class Settings:
             "STRIPE_PUBLISHABLE_KEY": self.stripe_publishable_key,
             "STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
             "STRIPE_API_BASE": self.stripe_api_base,
+            "STRIPE_OFFLINE": self.stripe_offline,
             "AI_PROVIDER": self.ai_provider,
             "REDIS_URL": self.redis_url,
             "TESTING": self.env == "testing",
@@ -95,9 +123,7 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
         if production:
             raise ConfigError("SECRET_KEY is required in production")
         secret_key = DEV_SECRET_KEY
-    stripe_key = env.get("STRIPE_SECRET_KEY", "")
-    if stripe_key.startswith("sk_live_") and not production:
-        raise ConfigError("STRIPE_SECRET_KEY is a live key (sk_live_); live keys run only in production")
+    stripe = _stripe_settings(env, production, secret_key)
     ai_provider = env.get("AI_PROVIDER", "local")
     if ai_provider not in ("local", "openai"):
         raise ConfigError(f"AI_PROVIDER must be local or openai, got {ai_provider!r}")
@@ -111,10 +137,8 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
         welcome_bonus_tokens=_int_setting(env, "WELCOME_BONUS_TOKENS", 10),
         low_balance_threshold=_int_setting(env, "LOW_BALANCE_THRESHOLD", 20),
         charge_ttl_seconds=_int_setting(env, "CHARGE_TTL_SECONDS", 600, minimum=1),
-        stripe_secret_key=stripe_key,
         stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),
-        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
-        stripe_api_base=env.get("STRIPE_API_BASE", ""),
+        **stripe,
         ai_provider=ai_provider,
         redis_url=env.get("REDIS_URL", ""),
     )

@@ -3,7 +3,7 @@
 from flask import current_app, jsonify
 from flask_login import current_user
 
-from ..services import catalog, charges, history, ledger
+from ..services import catalog, charges, history, ledger, purchases
 from . import bp, parsing
 
 
@@ -56,3 +56,12 @@ def transactions():
     rows, more = history.transactions_page(current_user.id, limit, before_id)
     next_cursor = parsing.encode_cursor(rows[-1].id) if more else None
     return jsonify(transactions=[row.to_dict() for row in rows], next_cursor=next_cursor)
+
+
+@bp.post("/tokens/checkout")
+def checkout():
+    """Open a Checkout Session for a token package."""
+    body = parsing.json_object()
+    package_key = parsing.catalog_key(body, "package_key")
+    purchase_id, url = purchases.start_checkout(current_user, package_key)
+    return jsonify(checkout_url=url, purchase_id=purchase_id), 201

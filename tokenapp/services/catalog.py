@@ -2,10 +2,10 @@
 
 from sqlalchemy import select
 
-from ..catalog_data import FEATURES, PACKAGES, bulk_bonus
+from ..catalog_data import FEATURES, PACKAGES, PLANS, bulk_bonus
 from ..database import write_transaction
 from ..extensions import db
-from ..models import AIFeature, TokenPackage
+from ..models import AIFeature, SubscriptionPlan, TokenPackage
 
 
 def active_features() -> list[AIFeature]:
@@ -20,6 +20,20 @@ def active_packages() -> list[TokenPackage]:
     return list(db.session.execute(
         select(TokenPackage).where(TokenPackage.is_active.is_(True)).order_by(TokenPackage.sort_order, TokenPackage.id)
     ).scalars())
+
+
+def active_plan(key: str = "unlimited") -> SubscriptionPlan | None:
+    """The subscription plan with this key, if it is on sale."""
+    return db.session.execute(
+        select(SubscriptionPlan).where(SubscriptionPlan.key == key, SubscriptionPlan.is_active.is_(True))
+    ).scalar()
+
+
+def package_by_key(key: str) -> TokenPackage | None:
+    """The active package with this key, if any."""
+    return db.session.execute(
+        select(TokenPackage).where(TokenPackage.key == key, TokenPackage.is_active.is_(True))
+    ).scalar()
 
 
 def _upsert(model, key: str, fields: dict) -> str:
@@ -45,4 +59,8 @@ def seed() -> dict[str, int]:
             fields = {"name": name, "category": category, "cost": cost, "description": description,
                       "sort_order": order, "is_active": True}
             counts[_upsert(AIFeature, key, fields)] += 1
+        for key, name, description, price, interval in PLANS:
+            fields = {"name": name, "description": description, "price_cents": price, "interval": interval,
+                      "currency": "usd", "is_active": True}
+            counts[_upsert(SubscriptionPlan, key, fields)] += 1
     return counts

@@ -53,3 +53,39 @@ class ChargeNotUsable(DomainError):
 class EmailTaken(DomainError):
     code = "email_taken"
     status = 409
+
+
+class UnknownPackage(DomainError):
+    code = "unknown_package"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class PaymentsUnavailable(DomainError):
+    """Stripe prices are not set up, or the plan is not on sale."""
+
+    code = "payments_unavailable"
+    status = 503
+
+
+class PaymentProviderError(DomainError):
+    """Stripe could not be reached or refused the request."""
+
+    code = "payment_provider_error"
+    status = 502
+
+
+class InvalidWebhook(DomainError):
+    """A webhook whose signature or body does not check out."""
+
+    code = "invalid_webhook"
+
+
+class WebhookProcessingFailed(DomainError):
+    """A verified event that failed to process; Stripe should retry it."""
+
+    code = "webhook_failed"
+    status = 500

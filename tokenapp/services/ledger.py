@@ -145,6 +145,12 @@ def adjust(user_id: int, delta: int, *, reason: str, actor_id: int | None = None
         return _move(user_id, delta, TransactionType.ADJUSTMENT, note=reason[:255], actor_id=actor_id)
 
 
+def grant_purchase(user_id: int, tokens: int, *, dedupe_key: str, note: str) -> int:
+    """Credit a paid purchase inside the caller's transaction, once per dedupe key."""
+    check_amount(tokens)
+    return _move(user_id, tokens, TransactionType.PURCHASE, dedupe_key=dedupe_key, note=note[:255])
+
+
 def take_back(user_id: int, tokens: int, note: str) -> int:
     """Reverse `tokens` of a purchase: from the balance, and as debt for what was spent.
 

@@ -1,0 +1,93 @@
+"""Views for buying: thin wrappers over the purchases and subscriptions services."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..services import catalog, checkout_return, purchases, subscriptions
+from ..services.errors import DomainError
+from . import bp
+from .forms import BuyPackageForm, SubscribeForm
+
+
+def _catalog_context() -> dict:
+    return {"packages": catalog.active_packages(), "plan": catalog.active_plan(),
+            "features": catalog.active_features(), "buy_form": BuyPackageForm(), "subscribe_form": SubscribeForm()}
+
+
+@bp.get("/pricing")
+def pricing():
+    """Token packs, the Unlimited plan and what each feature costs."""
+    return render_template("payments/pricing.html", **_catalog_context())
+
+
+@bp.get("/pricing-hybrid")
+def pricing_hybrid():
+    """The roadmap's old address for the pricing page."""
+    return redirect(url_for("payments.pricing"), 301)
+
+
+@bp.get("/tokens/buy")
+@login_required
+def buy():
+    """Pick a token pack or the Unlimited plan."""
+    history = purchases.user_purchases(current_user.id, limit=5)
+    return render_template("payments/buy.html", history=history,
+                           subscription=subscriptions.current(current_user.id), **_catalog_context())
+
+
+@bp.post("/tokens/checkout")
+@login_required
+def checkout():
+    """Open a Checkout Session for a package and send the payer there (303)."""
+    form = BuyPackageForm()
+    if not form.validate_on_submit():
+        flash("Choose a token pack to buy.", "error")
+        return redirect(url_for("payments.buy"))
+    try:
+        _purchase_id, url = purchases.start_checkout(current_user, form.package_key.data)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payments.buy"))
+    return redirect(url, 303)
+
+
+@bp.post("/tokens/subscribe")
+@login_required
+def subscribe():
+    """Open a subscription Checkout Session for Unlimited (303)."""
+    if not SubscribeForm().validate_on_submit():
+        return redirect(url_for("payments.buy"))
+    try:
+        url = subscriptions.start_checkout(current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payments.buy"))
+    return redirect(url, 303)
+
+
+@bp.get("/tokens/success")
+@login_required
+def success():
+    """Back from Checkout: tokens added, still pending (polled), or failed."""
+    outcome = checkout_return.confirm(current_user.id, request.args.get("session_id"))
+    return render_template("payments/success.html", outcome=outcome)
+
+
+@bp.get("/tokens/purchases/<int:purchase_id>/status")
+@login_required
+def purchase_status(purchase_id: int):
+    """The purchase's state as a fragment; the pending view polls it."""
+    attempt = request.args.get("attempt", "0")
+    outcome = checkout_return.refresh(current_user.id, purchase_id)
+    response = render_template("payments/_purchase_status.html", outcome=outcome,
+                               attempt=int(attempt) + 1 if attempt.isdigit() else 1)
+    headers = {"HX-Trigger": "tokens-changed"} if outcome.kind == "paid" else {}
+    return response, 200, headers
+
+
+@bp.get("/tokens/cancel")
+@login_required
+def cancel():
+    """Left Checkout without paying: nothing was charged."""
+    checkout_return.cancel(current_user.id, request.args.get("purchase", type=int))
+    return render_template("payments/cancel.html")

@@ -1,0 +1,210 @@
+"""Buying token packs: Checkout Sessions, fulfilment, refunds and disputes.
+
+Fulfilment never counts events. Each event (or the success page) only
+records what Stripe's objects say about a purchase: paid or not, how much
+was refunded, where a dispute stands. `_reconcile` then moves the ledger so
+the tokens granted equal the tokens owed for that state. The same state
+reached twice, or in another order, moves nothing the second time.
+"""
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from ..database import write_transaction
+from ..extensions import db
+from ..models import TokenPurchase, User
+from ..models._types import utcnow
+from . import catalog, ledger, stripe_api
+from .errors import NotFound, PaymentsUnavailable, UnknownPackage
+
+FROZEN_DISPUTE_STATES = {"warning_needs_response", "warning_under_review", "needs_response", "under_review", "lost"}
+FINAL_DISPUTE_STATES = {"won", "lost", "warning_closed"}
+
+
+def success_url() -> str:
+    """Where Checkout sends a payer back, with Stripe's session placeholder."""
+    return current_app.config["APP_BASE_URL"] + url_for("payments.success") + "?session_id={CHECKOUT_SESSION_ID}"
+
+
+def start_checkout(user: User, package_key: str) -> tuple[int, str]:
+    """Record a pending purchase and open a Checkout Session; return (purchase id, session url)."""
+    package = catalog.package_by_key(package_key) if isinstance(package_key, str) else None
+    if package is None:
+        raise UnknownPackage(f"No token package called {package_key!r}.")
+    if not package.stripe_price_id:
+        raise PaymentsUnavailable("Payments are not set up yet (run `flask stripe-setup`).")
+    with write_transaction():
+        purchase = TokenPurchase(user_id=user.id, package_id=package.id, tokens=package.tokens,
+                                 bonus_tokens=package.bonus_tokens, amount_cents=package.price_cents,
+                                 currency=package.currency)
+        db.session.add(purchase)
+        db.session.flush()
+        purchase_id, email, customer = purchase.id, user.email, user.stripe_customer_id
+    metadata = {"user_id": str(user.id), "package_key": package.key, "purchase_id": str(purchase_id)}
+    params = {
+        "mode": "payment",
+        "line_items": [{"price": package.stripe_price_id, "quantity": 1}],
+        "client_reference_id": str(user.id),
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "success_url": success_url(),
+        "cancel_url": current_app.config["APP_BASE_URL"] + url_for("payments.cancel", purchase=purchase_id),
+        **({"customer": customer} if customer else {"customer_email": email}),
+    }
+    try:
+        session = stripe_api.call("checkout.sessions.create", stripe_api.client().v1.checkout.sessions.create,
+                                  params=params, options={"idempotency_key": f"tokenapp-checkout-{purchase_id}"})
+    except Exception:
+        _mark(purchase_id, status="failed", failure_message="Could not start the checkout.")
+        raise
+    _mark(purchase_id, stripe_checkout_session_id=session.id)
+    return purchase_id, session.url
+
+
+def _mark(purchase_id: int, **fields) -> None:
+    with write_transaction():
+        purchase = db.session.get(TokenPurchase, purchase_id)
+        for name, value in fields.items():
+            setattr(purchase, name, value)
+
+
+def purchase_for_owner(user_id: int, purchase_id: int) -> TokenPurchase:
+    """The user's own purchase, else NotFound (never another user's)."""
+    purchase = db.session.execute(
+        select(TokenPurchase).where(TokenPurchase.id == purchase_id, TokenPurchase.user_id == user_id)
+    ).scalar()
+    if purchase is None:
+        raise NotFound("No such purchase.")
+    return purchase
+
+
+def _locked(stmt) -> TokenPurchase | None:
+    return db.session.execute(stmt.with_for_update()).scalar()
+
+
+def find_for_session(session) -> TokenPurchase | None:
+    """The purchase a Checkout Session pays for, locked; matched by session id, then metadata."""
+    purchase = _locked(select(TokenPurchase).where(TokenPurchase.stripe_checkout_session_id == session["id"]))
+    if purchase is None:
+        purchase_id = str(stripe_api.field(stripe_api.field(session, "metadata", {}), "purchase_id", ""))
+        if purchase_id.isdigit():
+            purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == int(purchase_id),
+                                                           TokenPurchase.stripe_checkout_session_id.is_(None)))
+            if purchase is not None:
+                purchase.stripe_checkout_session_id = session["id"]
+    return purchase
+
+
+def find_for_payment_intent(payment_intent_id: str | None, metadata=None) -> TokenPurchase | None:
+    """The purchase a PaymentIntent pays for, locked; by id, then by its metadata."""
+    if not payment_intent_id:
+        return None
+    purchase = _locked(select(TokenPurchase).where(TokenPurchase.stripe_payment_intent_id == payment_intent_id))
+    purchase_id = str(stripe_api.field(metadata or {}, "purchase_id", ""))
+    if purchase is None and purchase_id.isdigit():
+        purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == int(purchase_id)))
+        if purchase is not None and purchase.stripe_payment_intent_id in (None, payment_intent_id):
+            purchase.stripe_payment_intent_id = payment_intent_id
+        else:
+            purchase = None
+    return purchase
+
+
+def apply_session(session) -> TokenPurchase | None:
+    """Record what a Checkout Session says (paid, expired) and settle the tokens."""
+    purchase = find_for_session(session)
+    if purchase is None:
+        return None
+    payment_intent = stripe_api.object_id(stripe_api.field(session, "payment_intent"))
+    if payment_intent and purchase.stripe_payment_intent_id is None:
+        purchase.stripe_payment_intent_id = payment_intent
+    if stripe_api.field(session, "payment_status") == "paid":
+        _record_paid(purchase)
+    elif stripe_api.field(session, "status") == "expired" and purchase.status == "pending":
+        purchase.status = "expired"
+    _reconcile(purchase)
+    return purchase
+
+
+def apply_payment_intent(intent) -> None:
+    """Record a PaymentIntent's outcome: paid, or why the attempt failed."""
+    purchase = find_for_payment_intent(intent["id"], stripe_api.field(intent, "metadata"))
+    if purchase is None:
+        return
+    if stripe_api.field(intent, "status") == "succeeded":
+        _record_paid(purchase)
+    elif purchase.status == "pending":
+        error = stripe_api.field(intent, "last_payment_error", {})
+        purchase.failure_message = str(stripe_api.field(error, "message", "The payment failed."))[:255]
+    _reconcile(purchase)
+
+
+def record_async_failure(session) -> None:
+    """A delayed payment (bank debit) that did not go through."""
+    purchase = find_for_session(session)
+    if purchase is not None and purchase.status == "pending":
+        purchase.status = "failed"
+        purchase.failure_message = "The payment did not go through."
+
+
+def apply_charge(charge, metadata=None) -> None:
+    """Record a Charge's cumulative refunds (and payment) and settle the tokens."""
+    purchase = find_for_payment_intent(stripe_api.object_id(stripe_api.field(charge, "payment_intent")), metadata)
+    if purchase is None:
+        return
+    if stripe_api.field(charge, "status") == "succeeded" and stripe_api.field(charge, "paid", True):
+        _record_paid(purchase)
+    refunded = int(stripe_api.field(charge, "amount_refunded", 0))
+    purchase.amount_refunded_cents = min(max(purchase.amount_refunded_cents, refunded), purchase.amount_cents)
+    _reconcile(purchase)
+
+
+def apply_dispute(dispute, metadata=None) -> None:
+    """Freeze the purchase's tokens while a dispute is open or lost; restore them when won."""
+    purchase = find_for_payment_intent(stripe_api.object_id(stripe_api.field(dispute, "payment_intent")), metadata)
+    if purchase is None:
+        return
+    if purchase.dispute_status not in FINAL_DISPUTE_STATES:
+        purchase.dispute_status = stripe_api.field(dispute, "status", "needs_response")
+    _reconcile(purchase)
+
+
+def _record_paid(purchase: TokenPurchase) -> None:
+    if purchase.status != "paid":
+        purchase.status = "paid"
+        purchase.failure_message = None
+
+
+def tokens_owed(purchase: TokenPurchase) -> int:
+    """What the purchase is worth now: paid, less refunds in proportion, nothing while disputed."""
+    if purchase.status != "paid" or purchase.dispute_status in FROZEN_DISPUTE_STATES:
+        return 0
+    kept = purchase.amount_cents - purchase.amount_refunded_cents
+    return purchase.total_tokens * kept // purchase.amount_cents if purchase.amount_cents else purchase.total_tokens
+
+
+def _reconcile(purchase: TokenPurchase) -> None:
+    """Move the ledger so the purchase's granted tokens equal what it is owed."""
+    owed = tokens_owed(purchase)
+    delta = owed - purchase.tokens_granted
+    if delta == 0:
+        return
+    label = f"purchase #{purchase.id}"
+    if purchase.completed_at is None and delta > 0:
+        ledger.grant_purchase(purchase.user_id, delta, dedupe_key=f"purchase:{purchase.id}", note=f"Token pack, {label}")
+        purchase.completed_at = utcnow()
+    elif delta < 0:
+        reason = "Disputed payment" if purchase.dispute_status else "Refund"
+        ledger.take_back(purchase.user_id, -delta, f"{reason}, {label}")
+    else:
+        ledger.give_back(purchase.user_id, delta, f"Restored, {label}")
+    purchase.tokens_granted = owed
+
+
+def user_purchases(user_id: int, limit: int = 20) -> list[TokenPurchase]:
+    """The user's purchases, newest first."""
+    return list(db.session.execute(
+        select(TokenPurchase).where(TokenPurchase.user_id == user_id)
+        .order_by(TokenPurchase.created_at.desc(), TokenPurchase.id.desc()).limit(limit)
+    ).scalars())
+
