@@ -20,6 +20,8 @@ from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402
 from tokenapp.extensions import db  # noqa: E402
 from tokenapp.services import catalog  # noqa: E402
 
+pytest_plugins = ["stripe_support"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
