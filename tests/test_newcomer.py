@@ -48,6 +48,25 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"make run did not serve within {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
 
 
+def buy_offline(browser: httpx.Client) -> None:
+    """Buy the Pro pack through the offline stand-in's hosted checkout, as a person would."""
+    token = CSRF_META.search(browser.get("/tokens/buy").text).group(1)
+    to_stripe = browser.post("/tokens/checkout", data={"package_key": "pro", "csrf_token": token},
+                             follow_redirects=False)
+    assert to_stripe.status_code == 303
+    checkout_url = to_stripe.headers["Location"]
+    assert "Card number" in browser.get(checkout_url).text
+    paid = browser.post(checkout_url, data={"card_number": "4242 4242 4242 4242"}, follow_redirects=True)
+    assert "600 tokens added" in paid.text
+    assert browser.get("/api/tokens/balance").json()["balance"] == 610
+    standin = httpx.URL(checkout_url).copy_with(path="/_standin/wait_idle")
+    assert httpx.post(str(standin), json={"timeout": 20}, timeout=30).json() == {"idle": True}
+    deliveries = httpx.get(str(standin.copy_with(path="/_standin/deliveries"))).json()
+    completed = [d for d in deliveries if d["type"] == "checkout.session.completed"]
+    assert completed and all(d["status_code"] == 200 for d in completed)
+    assert browser.get("/api/tokens/balance").json()["balance"] == 610
+
+
 @pytest.mark.slow
 def test_make_run_on_a_fresh_copy_serves_and_registers(tmp_path):
     checkout = tmp_path / "tokenapp"
@@ -68,7 +87,9 @@ def test_make_run_on_a_fresh_copy_serves_and_registers(tmp_path):
             assert page.status_code == 200
             assert BADGE.search(page.text).group(1) == "10"
             assert browser.get("/api/tokens/balance").json()["balance"] == 10
+            buy_offline(browser)
         assert (checkout / "instance" / "tokenapp.db").exists()
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

@@ -97,5 +97,8 @@ def stripe_replay_command(event_id: str):
 
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
-    for command in (seed_command, create_admin_command, tokens_cli, stripe_setup_command, stripe_replay_command):
+    from .dev_server import serve_command, standin_command
+
+    for command in (seed_command, create_admin_command, tokens_cli, stripe_setup_command, stripe_replay_command,
+                    serve_command, standin_command):
         app.cli.add_command(command)

@@ -1,0 +1,53 @@
+"""`flask serve` and `flask stripe-standin`: the app for a laptop, Stripe stand-in included."""
+
+import os
+from urllib.parse import urlsplit
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
+
+from .services import stripe_setup
+from .stripe_standin import create_standin_app, run, serve_in_thread
+
+
+def _standin_port() -> int:
+    return urlsplit(current_app.config["STRIPE_API_BASE"]).port or 12111
+
+
+def _start_standin(webhook_url: str):
+    """Serve the stand-in beside the app, on its usual port if free, else any."""
+    standin = create_standin_app(webhook_url, current_app.config["STRIPE_WEBHOOK_SECRET"])
+    try:
+        return serve_in_thread(standin, port=_standin_port())
+    except OSError:
+        return serve_in_thread(standin, port=0)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int):
+    """Serve the app; with no Stripe keys, the offline Stripe stand-in runs beside it."""
+    app = current_app._get_current_object()
+    if not os.environ.get("APP_BASE_URL"):
+        app.config["APP_BASE_URL"] = f"http://{host}:{port}"
+    if app.config["STRIPE_OFFLINE"]:
+        handle = _start_standin(app.config["APP_BASE_URL"] + "/api/stripe/webhooks")
+        app.config["STRIPE_API_BASE"] = handle.url
+        stripe_setup.sync()
+        click.echo(f"offline Stripe stand-in at {handle.url}: pay with card 4242 4242 4242 4242")
+    click.echo(f"tokenapp at {app.config['APP_BASE_URL']}")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("stripe-standin")
+@click.option("--port", default=None, type=int, help="Defaults to the port of STRIPE_API_BASE.")
+@with_appcontext
+def standin_command(port: int | None):
+    """Run only the offline Stripe stand-in, sending webhooks to APP_BASE_URL."""
+    webhook_url = current_app.config["APP_BASE_URL"] + "/api/stripe/webhooks"
+    click.echo(f"offline Stripe stand-in on 127.0.0.1:{port or _standin_port()}, webhooks to {webhook_url}")
+    run("127.0.0.1", port or _standin_port(), webhook_url, current_app.config["STRIPE_WEBHOOK_SECRET"])
