@@ -81,3 +81,36 @@ def test_stale_subscription_events_cannot_revive_a_cancelled_plan(app, client, a
         assert stripe_standin.post_webhook(*signed(app, late)) == 200
     assert status(app, sub) == "canceled"
     assert api.get("/api/tokens/balance").get_json()["is_unlimited"] is False
+
+
+def test_success_page_racing_subscription_webhooks_stores_one_subscription(app, client, api, stripe_standin):
+    import threading
+
+    stripe_standin.hold()
+    response = client.post("/tokens/subscribe", data={"csrf_token": csrf_token(client)})
+    paid = stripe_standin.pay(response.headers["Location"])
+    held = stripe_standin.held_events()
+    cookie = client.get_cookie("session").value
+    gate = threading.Barrier(len(held) + 4)
+    results = []
+
+    def deliver(body, headers):
+        gate.wait()
+        results.append(stripe_standin.post_webhook(body, headers))
+
+    def success_page():
+        browser = app.test_client()
+        browser.set_cookie("session", cookie)
+        gate.wait()
+        results.append(browser.get(app_path(paid.headers["Location"])).status_code)
+
+    threads = [threading.Thread(target=deliver, args=pair) for pair in held]
+    threads += [threading.Thread(target=success_page) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * len(threads)
+    with app.app_context():
+        assert db.session.execute(db.select(db.func.count()).select_from(Subscription)).scalar() == 1
+    assert api.get("/api/tokens/balance").get_json()["is_unlimited"] is True

@@ -16,6 +16,7 @@ from ..models import Subscription, User
 from ..models._types import utcnow
 from . import catalog, ledger, stripe_api
 from .errors import PaymentsUnavailable
+from .sql import insert_ignoring_conflicts
 
 UNLIMITED_STATES = {"active", "trialing"}
 
@@ -86,10 +87,11 @@ def apply(subscription) -> int | None:
     user_id = _owner(subscription)
     if user_id is None:
         return None
-    row = db.session.get(Subscription, subscription["id"], with_for_update=True)
-    if row is None:
-        row = Subscription(id=subscription["id"], user_id=user_id, plan_key="unlimited", status="incomplete")
-        db.session.add(row)
+    # Insert-if-missing, then lock: the webhook and the success page may both arrive first.
+    db.session.execute(insert_ignoring_conflicts(Subscription, {
+        "id": subscription["id"], "user_id": user_id, "plan_key": "unlimited", "status": "incomplete",
+        "updated_at": utcnow()}))
+    row = db.session.get(Subscription, subscription["id"], with_for_update=True, populate_existing=True)
     row.status = stripe_api.field(subscription, "status", "incomplete")
     row.cancel_at_period_end = bool(stripe_api.field(subscription, "cancel_at_period_end", False))
     row.current_period_end = _period_end(subscription)
