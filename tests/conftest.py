@@ -89,8 +89,10 @@ def backend(request):
 
 
 @pytest.fixture
-def app(backend, database_urls):
-    """A fresh app on empty, seeded tables."""
+def app(request, backend, database_urls):
+    """A fresh app on empty, seeded tables; the ledger invariant is checked after the test."""
+    from tokenapp.services.audit import find_problems
+
     app = make_app(database_urls[backend])
     with app.app_context():
         _empty_tables()
@@ -98,8 +100,10 @@ def app(backend, database_urls):
         db.session.remove()
     yield app
     with app.app_context():
+        problems = [] if request.node.get_closest_marker("tampers_ledger") else find_problems()
         db.session.remove()
         db.engine.dispose()
+    assert problems == [], "ledger invariant broken after the test"
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+import pytest
+
 from tokenapp.extensions import db
 from tokenapp.models import AIFeature, TokenCharge, TokenPackage, User
 from tokenapp.models._types import utcnow
@@ -85,6 +87,7 @@ def test_release_stale_charges(app, runner, audit):
     audit()
 
 
+@pytest.mark.tampers_ledger
 def test_audit_command_finds_a_tampered_balance(app, runner):
     from tokenapp.models import TokenAccount
 
