@@ -50,3 +50,20 @@ def test_unexpected_errors_show_no_trace(database_urls, backend):
         from tokenapp.extensions import db
 
         db.engine.dispose()
+
+
+def test_webhook_with_the_database_down_answers_5xx_so_stripe_retries():
+    import json
+    import time
+
+    from tokenapp.stripe_standin.webhooks import signature_header
+
+    down = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+                    SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
+    body = json.dumps({"id": "evt_db_down", "object": "event", "type": "checkout.session.completed",
+                       "data": {"object": {"id": "cs_test_1", "object": "checkout.session", "mode": "payment"}}}).encode()
+    header = signature_header(body, down.config["STRIPE_WEBHOOK_SECRET"], int(time.time()))
+    response = down.test_client().post("/api/stripe/webhooks", data=body,
+                                       headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+    assert response.status_code >= 500
+    assert response.get_json()["error"] in ("service_unavailable", "webhook_failed")
