@@ -54,9 +54,11 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .main import bp as main_bp
     from .payments import bp as payments_bp
+    from .tokens import bp as tokens_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(tokens_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(api_bp, url_prefix="/api")
 
@@ -69,10 +71,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Security headers on every response."""
+    """Security headers, and the htmx response conventions, on every response."""
+    from . import htmx
     from .security import register
 
     register(app)
+    htmx.register(app)
 
 
 def register_commands(app: Flask) -> None:

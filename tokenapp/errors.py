@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from .htmx import is_htmx
 from .services.errors import DomainError
 
 _HTTP_CODES = {400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
@@ -18,11 +19,19 @@ def _wants_json() -> bool:
 def _answer(status: int, code: str, message: str, **extra):
     if _wants_json():
         return jsonify(error=code, message=message, **extra), status
+    if is_htmx():
+        return render_template_fragment(status, message), status
     if status >= 500:
         # Rendered without context processors: the database may be the fault.
         page = current_app.jinja_env.get_template("error_bare.html").render(status=status, message=message)
         return page, status
     return render_template("error.html", status=status, message=message), status
+
+
+def render_template_fragment(status: int, message: str) -> str:
+    """A readable error to swap in place of an htmx target, never a whole page."""
+    page = current_app.jinja_env.get_template("_fragment_error.html")
+    return page.render(status=status, message=message)
 
 
 def register(app: Flask) -> None:

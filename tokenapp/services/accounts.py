@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..database import is_unique_violation, write_transaction
 from ..extensions import db
 from ..models import Referral, User
+from ..models._types import utcnow
 from . import ledger
 from .errors import EmailTaken
 
@@ -80,3 +81,11 @@ def make_admin(email: str, password: str) -> User:
         user.is_admin = True
         user.password_hash = generate_password_hash(password, method=method)
     return user
+
+
+def dismiss_welcome(user_id: int) -> None:
+    """Remember that the user closed the welcome modal."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if user.welcome_dismissed_at is None:
+            user.welcome_dismissed_at = utcnow()

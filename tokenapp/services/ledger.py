@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import is_unique_violation, write_transaction
 from ..extensions import db
+from ..htmx import note_balance_changed
 from ..models import TokenAccount, TokenTransaction, TransactionType
 from ..models._types import utcnow
 from .errors import InsufficientTokens, InvalidAmount
@@ -53,6 +54,7 @@ def check_amount(amount: object) -> int:
 
 def write_row(user_id: int, tx_type: TransactionType, amount: int, balance_after: int, **fields) -> None:
     """Insert one ledger row; callers are inside the balance change's transaction."""
+    note_balance_changed()
     db.session.execute(
         insert(TokenTransaction).values(
             user_id=user_id, type=tx_type.value, amount=amount, balance_after=balance_after,

@@ -1,0 +1,7 @@
+"""The token pages: badge, gate, first-run help, test page, dashboard."""
+
+from flask import Blueprint
+
+bp = Blueprint("tokens", __name__)
+
+from . import routes  # noqa: E402,F401
