@@ -50,18 +50,21 @@ def write_transaction() -> Iterator[Session]:
     """Run the block in one write transaction, committed at the end.
 
     Nested use becomes a SAVEPOINT inside the outer transaction, so an inner
-    failure that is caught leaves the outer one usable. A read-only transaction already
-    open on the session (loading the current user, say) is ended first so the
-    write starts on a fresh snapshot.
+    failure that is caught leaves the outer one usable. On SQLite a read-only
+    transaction already open (loading the current user, say) is ended first, so
+    the write starts with BEGIN IMMEDIATE on a fresh snapshot. On PostgreSQL,
+    under READ COMMITTED, the open transaction simply carries on as the write:
+    every statement sees the latest committed rows anyway.
     """
     session = db.session()
     if session.info.get(WRITE_OPTION):
         with session.begin_nested():
             yield session
         return
-    if session.in_transaction():
-        session.commit()
-    session.connection(execution_options={WRITE_OPTION: True})
+    if session.get_bind().dialect.name == "sqlite":
+        if session.in_transaction():
+            session.commit()
+        session.connection(execution_options={WRITE_OPTION: True})
     session.info[WRITE_OPTION] = True
     try:
         yield session

@@ -79,7 +79,8 @@ def purchase_for_owner(user_id: int, purchase_id: int) -> TokenPurchase:
 
 
 def _locked(stmt) -> TokenPurchase | None:
-    return db.session.execute(stmt.with_for_update()).scalar()
+    """The row, locked and re-read: an object already in the session may be stale."""
+    return db.session.execute(stmt.with_for_update().execution_options(populate_existing=True)).scalar()
 
 
 def find_for_session(session) -> TokenPurchase | None:
