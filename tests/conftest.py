@@ -208,3 +208,14 @@ def audit(app):
         assert problems == []
 
     return check
+
+
+def run_threads(*targets) -> None:
+    """Start a thread per target and wait for them all."""
+    import threading
+
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)

@@ -86,6 +86,8 @@ def test_stale_subscription_events_cannot_revive_a_cancelled_plan(app, client, a
 def test_success_page_racing_subscription_webhooks_stores_one_subscription(app, client, api, stripe_standin):
     import threading
 
+    from conftest import run_threads
+
     stripe_standin.hold()
     response = client.post("/tokens/subscribe", data={"csrf_token": csrf_token(client)})
     paid = stripe_standin.pay(response.headers["Location"])
@@ -104,13 +106,9 @@ def test_success_page_racing_subscription_webhooks_stores_one_subscription(app, 
         gate.wait()
         results.append(browser.get(app_path(paid.headers["Location"])).status_code)
 
-    threads = [threading.Thread(target=deliver, args=pair) for pair in held]
-    threads += [threading.Thread(target=success_page) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == [200] * len(threads)
+    targets = [lambda pair=pair: deliver(*pair) for pair in held] + [success_page] * 4
+    run_threads(*targets)
+    assert results == [200] * len(targets)
     with app.app_context():
         assert db.session.execute(db.select(db.func.count()).select_from(Subscription)).scalar() == 1
     assert api.get("/api/tokens/balance").get_json()["is_unlimited"] is True

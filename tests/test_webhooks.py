@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import Api, csrf_token
+from conftest import Api, csrf_token, run_threads
 from stripe_support import app_path
 from test_payments_checkout import ledger_rows, purchase, start_checkout
 from tokenapp.extensions import db
@@ -49,12 +49,7 @@ def test_duplicate_delivery_is_acknowledged_and_changes_nothing(app, api, stripe
 def test_ten_parallel_duplicates_credit_once(app, api, stripe_standin, paid, audit):
     body, headers = signed(app, paid)
     statuses = []
-    threads = [threading.Thread(target=lambda: statuses.append(stripe_standin.post_webhook(body, headers)))
-               for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(*[lambda: statuses.append(stripe_standin.post_webhook(body, headers))] * 10)
     assert statuses == [200] * 10
     assert api.balance() == 610
     assert [t for t, _ in ledger_rows(app)].count("purchase") == 1
@@ -206,11 +201,7 @@ def test_webhook_and_success_page_racing_credit_once(app, client, api, stripe_st
         gate.wait()
         results.append(browser.get(success_path).status_code)
 
-    threads = [threading.Thread(target=webhook if i % 2 else success_page) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_threads(*[webhook if i % 2 else success_page for i in range(16)])
     assert results == [200] * 16
     assert api.balance() == 610
     assert [t for t, _ in ledger_rows(app)].count("purchase") == 1

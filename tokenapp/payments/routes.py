@@ -35,34 +35,32 @@ def buy():
                            subscription=subscriptions.current(current_user.id), **_catalog_context())
 
 
+def _send_to_checkout(form, start):
+    """303 to Stripe's page when the form is valid and `start()` opens a session; else back to buying."""
+    if not form.validate_on_submit():
+        flash("Choose what to buy.", "error")
+        return redirect(url_for("payments.buy"))
+    try:
+        url = start()
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payments.buy"))
+    return redirect(url, 303)
+
+
 @bp.post("/tokens/checkout")
 @login_required
 def checkout():
     """Open a Checkout Session for a package and send the payer there (303)."""
     form = BuyPackageForm()
-    if not form.validate_on_submit():
-        flash("Choose a token pack to buy.", "error")
-        return redirect(url_for("payments.buy"))
-    try:
-        _purchase_id, url = purchases.start_checkout(current_user, form.package_key.data)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("payments.buy"))
-    return redirect(url, 303)
+    return _send_to_checkout(form, lambda: purchases.start_checkout(current_user, form.package_key.data)[1])
 
 
 @bp.post("/tokens/subscribe")
 @login_required
 def subscribe():
     """Open a subscription Checkout Session for Unlimited (303)."""
-    if not SubscribeForm().validate_on_submit():
-        return redirect(url_for("payments.buy"))
-    try:
-        url = subscriptions.start_checkout(current_user)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("payments.buy"))
-    return redirect(url, 303)
+    return _send_to_checkout(SubscribeForm(), lambda: subscriptions.start_checkout(current_user))
 
 
 @bp.get("/tokens/success")
