@@ -67,3 +67,10 @@ def test_webhook_with_the_database_down_answers_5xx_so_stripe_retries():
                                        headers={"Stripe-Signature": header, "Content-Type": "application/json"})
     assert response.status_code >= 500
     assert response.get_json()["error"] in ("service_unavailable", "webhook_failed")
+
+
+def test_pages_and_static_files_are_compressed(client):
+    for path in ("/", "/static/htmx.min.js", "/static/app.css"):
+        with client.get(path, headers={"Accept-Encoding": "gzip, deflate, br, zstd"}) as response:
+            assert response.status_code == 200
+            assert response.headers["Content-Encoding"] in ("zstd", "br", "gzip"), path

@@ -8,6 +8,7 @@ from flask import Flask
 
 from . import database  # noqa: F401  (registers the SQLite connection hooks)
 from .config import ConfigError, load_settings
+from . import compression
 from .extensions import csrf, db, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -44,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     app.before_request(reject_anonymous)
     csrf.init_app(app)
+    compression.register(app)
     login_manager.init_app(app)
     configure_login(login_manager)
 

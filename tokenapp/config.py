@@ -108,6 +108,8 @@ class Settings:
             "REMEMBER_COOKIE_SECURE": production,
             "WTF_CSRF_TIME_LIMIT": None,
             "MAX_CONTENT_LENGTH": 6 * 1024 * 1024,
+            "COMPRESS_MIN_SIZE": 500,
+            "SEND_FILE_MAX_AGE_DEFAULT": 3600,
         }
 
 
