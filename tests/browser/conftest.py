@@ -1,9 +1,10 @@
 """Browser tests: Chromium (Playwright's sync API) against the real app, served live.
 
-One live app on SQLite and one offline Stripe stand-in serve the whole session
-(their webhooks reach the app over HTTP, as Stripe's would); every test gets a
-fresh browser context and signs up its own user. The ledger invariant is
-checked after every test.
+One live app on SQLite and one offline Stripe stand-in serve this package's
+tests (their webhooks reach the app over HTTP, as Stripe's would); every test
+gets a fresh browser context and signs up its own user. The ledger invariant
+is checked after every test and once more when the servers stop, before the
+rest of the suite reuses the database.
 
 Chromium is Debian's (/usr/bin/chromium); Playwright's own browser download is
 never used. Without Chromium or Playwright the tests skip locally; under
@@ -36,6 +37,10 @@ DESKTOP = {"width": 1280, "height": 800}
 
 
 def _chromium_path() -> str | None:
+    """CHROMIUM_PATH if set, else Debian's /usr/bin/chromium, else `chromium` on PATH."""
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        return configured if os.path.exists(configured) else None
     if os.path.exists("/usr/bin/chromium"):
         return "/usr/bin/chromium"
     return shutil.which("chromium")
@@ -45,7 +50,7 @@ def _missing() -> str | None:
     if sync_playwright is None:
         return "the playwright package is not installed (pip install -e '.[dev]')"
     if _chromium_path() is None:
-        return "Chromium is not installed (apt-get install chromium)"
+        return "Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)"
     return None
 
 
@@ -57,7 +62,7 @@ if MISSING and IN_CI:
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     for item in items:
-        if here in Path(item.fspath).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
             if MISSING:
                 item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {MISSING}"))
@@ -102,7 +107,7 @@ class LiveServer:
             db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_server(database_urls):
     """The live app on SQLite with the stand-in wired in; the ledger is audited at the end."""
     if MISSING:
@@ -125,9 +130,9 @@ def _ledger_audit(request):
         assert server.ledger_problems() == [], "ledger invariant broken after the test"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """One headless Chromium for the session."""
+    """One headless Chromium for the browser tests."""
     if MISSING:
         pytest.skip(MISSING)
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)

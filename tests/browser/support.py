@@ -71,7 +71,8 @@ def transactions(page, type_: str | None = None, feature_key: str | None = None)
             and (feature_key is None or row["feature_key"] == feature_key)]
 
 
-def no_horizontal_scroll(page) -> tuple[int, int]:
-    """(scrollWidth, clientWidth) of the document."""
-    return tuple(page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"))
+def document_widths(page) -> tuple[int, int]:
+    """The document's (scrollWidth, clientWidth): a wider scrollWidth means a sideways scroll."""
+    width, client = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    return width, client
 

@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api", exc_type=ImportError)
 
 from playwright.sync_api import expect  # noqa: E402
 
-from .support import (MOBILE, api_balance, api_deduct, register, screenshot, sign_up,  # noqa: E402
-                      transactions)
+from .support import (MOBILE, api_balance, api_deduct, document_widths, register, screenshot,  # noqa: E402
+                      sign_up, transactions)
 
 OK_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
@@ -181,7 +181,9 @@ def test_double_click_on_confirm_charges_once(page, live_server):
 
     # Two separate clicks as fast as the mouse allows (no waiting for the button in between).
     gated(page, "ats_check").click()
-    box = page.locator("#token-gate-dialog [data-action=confirm]").bounding_box()
+    confirm = page.locator("#token-gate-dialog [data-action=confirm]")
+    expect(confirm).to_be_visible()
+    box = confirm.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.click(x, y)
     page.mouse.click(x, y)
@@ -239,7 +241,7 @@ MOBILE_PAGES = [("/", "landing"), ("/pricing", "pricing"), ("/tokens/buy", "buy"
 def test_no_horizontal_scroll_on_a_phone(new_page, live_server):
     page = new_page(viewport=MOBILE)
     page.goto("/")
-    width, client = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    width, client = document_widths(page)
     assert width <= client, f"/ logged out scrolls sideways: {width} > {client}"
 
     register(page)
@@ -250,8 +252,7 @@ def test_no_horizontal_scroll_on_a_phone(new_page, live_server):
     for path, name in MOBILE_PAGES:
         page.goto(path)
         expect(page.locator("#token-balance")).to_have_text("2")
-        width, client = page.evaluate(
-            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        width, client = document_widths(page)
         screenshot(page, f"21-mobile-{name}")
         assert width <= client, f"{path} scrolls sideways at 375px: {width} > {client}"
     page.goto("/test-tokens")
@@ -279,47 +280,52 @@ RAW_502 = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>5
 
 def test_failed_htmx_requests_say_so_in_place(page, live_server):
     sign_up(page)
-    page.goto("/test-tokens")
-    url = page.url
-    button = gated(page, "ats_check")
-    problem = page.locator("[role=alert].fragment-error")
+    gate_url = "**/tokens/gate/ats_check"
+    scenarios = [
+        # The network is down: the request never reaches the server.
+        ("network-down", lambda route: route.abort("internetdisconnected"), "Could not reach the server"),
+        # A proxy in front answers with its own page: not swapped in raw.
+        ("proxy-502", lambda route: route.fulfill(status=502, content_type="text/html", body=RAW_502),
+         "The server could not answer (error 502)"),
+        # An empty 500: still a message, never a blank.
+        ("empty-500", lambda route: route.fulfill(status=500, body=""), "The server could not answer (error 500)"),
+        # The app's own error fragment (here for an unknown feature) is shown as it is.
+        ("app-404", lambda route: route.continue_(url=route.request.url.replace("ats_check", "no_such_feature")),
+         "No feature called 'no_such_feature'"),
+    ]
+    for name, handler, message in scenarios:
+        page.goto("/test-tokens")
+        url = page.url
+        button = gated(page, "ats_check")
+        page.route(gate_url, handler)
+        button.click()
+        problem = page.locator("#feature-result [role=alert]")
+        expect(problem, name).to_be_visible()
+        expect(problem, name).to_contain_text(message)
+        expect(page.get_by_text("Bad Gateway"), name).to_have_count(0)
+        expect(page.get_by_text("nginx"), name).to_have_count(0)
+        expect(page.locator("#token-gate-dialog"), name).to_have_count(0)
+        expect(button, name).to_be_enabled()
+        assert page.url == url, name
+        if name == "proxy-502":
+            screenshot(page, "30-htmx-error", full_page=False)
+        page.unroute(gate_url)
 
-    # The network is down: the gate cannot be fetched.
-    page.route("**/tokens/gate/**", lambda route: route.abort("internetdisconnected"))
-    button.click()
-    expect(problem).to_be_visible()
-    expect(problem).to_contain_text("Could not reach the server")
-    expect(button).to_be_enabled()
-    page.unroute("**/tokens/gate/**")
-
-    # A proxy in front answers 502 with its own page: not swapped in raw.
-    page.route("**/tokens/gate/**", lambda route: route.fulfill(status=502, content_type="text/html", body=RAW_502))
-    button.click()
-    expect(problem).to_be_visible()
-    expect(problem).to_contain_text("try again")
-    expect(page.get_by_text("nginx")).to_have_count(0)
-    screenshot(page, "30-htmx-error", full_page=False)
-    page.unroute("**/tokens/gate/**")
-
-    # An empty 500: still a message, never a blank.
-    page.route("**/tokens/gate/**", lambda route: route.fulfill(status=500, body=""))
-    button.click()
-    expect(problem).to_be_visible()
-    expect(problem).to_contain_text("try again")
-    page.unroute("**/tokens/gate/**")
-
-    # The app's own error fragment (an unknown feature) reads as a sentence in an alert.
-    page.route("**/tokens/gate/ats_check", lambda route: route.continue_(url=route.request.url.replace(
-        "ats_check", "no_such_feature")))
-    button.click()
-    expect(problem).to_be_visible()
-    expect(problem).to_contain_text("no_such_feature")
-    page.unroute("**/tokens/gate/ats_check")
-
-    assert page.url == url
-    expect(page.locator("#token-gate-dialog")).to_have_count(0)
     assert api_balance(page) == 10 and transactions(page, "spend") == []
-
-    # And once the server answers again, the gate works.
-    button.click()
+    # Once the server answers again, the gate works.
+    gated(page, "ats_check").click()
     expect(page.locator("#token-gate-dialog")).to_be_visible()
+
+
+def test_a_failed_badge_refresh_keeps_the_badge(page, live_server):
+    sign_up(page)
+    page.goto("/test-tokens")
+    page.route("**/tokens/badge", lambda route: route.fulfill(status=500, body=""))
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_timeout(300)
+    expect(page.locator("#token-balance")).to_have_text("10")
+    expect(page.locator("#history #test-balance")).to_have_text("10 tokens")
+    page.unroute("**/tokens/badge")
+    api_deduct(page, "ats_check")
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator("#token-balance")).to_have_text("6")
