@@ -74,3 +74,8 @@ def test_pages_and_static_files_are_compressed(client):
         with client.get(path, headers={"Accept-Encoding": "gzip, deflate, br, zstd"}) as response:
             assert response.status_code == 200
             assert response.headers["Content-Encoding"] in ("zstd", "br", "gzip"), path
+
+
+def test_healthz_needs_no_database():
+    down = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    assert down.test_client().get("/healthz").get_json() == {"ok": True}

@@ -21,3 +21,9 @@ def inject_balance() -> dict:
 def index():
     """The landing page: what tokens are and what they buy."""
     return render_template("index.html", features=catalog.active_features()[:6], packages=catalog.active_packages())
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness for load balancers: answers without touching the database."""
+    return {"ok": True}
