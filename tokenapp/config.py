@@ -79,6 +79,7 @@ class Settings:
     stripe_api_base: str
     stripe_offline: bool
     ai_provider: str
+    openai: dict
     redis_url: str
 
     def as_flask_config(self) -> dict:
@@ -98,6 +99,7 @@ class Settings:
             "STRIPE_API_BASE": self.stripe_api_base,
             "STRIPE_OFFLINE": self.stripe_offline,
             "AI_PROVIDER": self.ai_provider,
+            **self.openai,
             "REDIS_URL": self.redis_url,
             "TESTING": self.env == "testing",
             "SESSION_COOKIE_HTTPONLY": True,
@@ -142,5 +144,7 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
         stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),
         **stripe,
         ai_provider=ai_provider,
+        openai={name: env[name] for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_TIMEOUT")
+                if env.get(name)},
         redis_url=env.get("REDIS_URL", ""),
     )

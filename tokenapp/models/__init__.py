@@ -2,11 +2,14 @@
 
 from .catalog import AIFeature, TokenPackage
 from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
+from .runs import FeatureRun, Resume
 from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
 from .user import User
 
 __all__ = [
     "AIFeature",
+    "FeatureRun",
+    "Resume",
     "Referral",
     "StripeEvent",
     "Subscription",

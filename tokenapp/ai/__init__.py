@@ -1,0 +1,1 @@
+"""AI features: provider clients, prompts and the local engine."""

@@ -1,0 +1,33 @@
+"""AI providers behind one interface; `build_provider` picks one from configuration."""
+
+from .base import Completion, Prompt, Provider, ProviderError
+from .openai_compatible import OpenAICompatibleProvider
+from .prompts import render_prompt
+
+__all__ = ["Completion", "OpenAICompatibleProvider", "Prompt", "Provider", "ProviderError",
+           "build_provider", "render_prompt"]
+
+
+def build_provider(config: dict) -> Provider | None:
+    """The configured provider, or None when AI_PROVIDER=local (the caller uses the local engine)."""
+    kind = config.get("AI_PROVIDER") or "local"
+    if kind == "local":
+        return None
+    if kind != "openai":
+        raise ValueError(f"AI_PROVIDER must be local or openai, got {kind!r}")
+    api_key = config.get("OPENAI_API_KEY")
+    if not api_key:
+        raise ValueError("OPENAI_API_KEY is required when AI_PROVIDER=openai")
+    raw_timeout = config.get("OPENAI_TIMEOUT") or 30
+    try:
+        timeout = float(raw_timeout)
+    except (TypeError, ValueError):
+        raise ValueError(f"OPENAI_TIMEOUT must be a number of seconds, got {raw_timeout!r}") from None
+    if timeout <= 0:
+        raise ValueError(f"OPENAI_TIMEOUT must be positive, got {raw_timeout!r}")
+    return OpenAICompatibleProvider(
+        api_key,
+        base_url=config.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+        model=config.get("OPENAI_MODEL") or "gpt-4o-mini",
+        timeout=timeout,
+    )

@@ -1,0 +1,44 @@
+"""Feature runs and the resumes they reuse."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ._types import UTCDateTime, utcnow
+
+
+class FeatureRun(db.Model):
+    """One run of an AI feature, paid for by exactly one charge."""
+
+    __tablename__ = "feature_runs"
+    __table_args__ = (
+        Index("ix_feature_runs_user_id_feature_key_created_at", "user_id", "feature_key", "created_at"),
+        Index("ix_feature_runs_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    feature_key: Mapped[str] = mapped_column(String(40))
+    charge_id: Mapped[str] = mapped_column(ForeignKey("token_charges.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    inputs: Mapped[dict] = mapped_column(JSON)
+    output: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provider: Mapped[str] = mapped_column(String(40), default="local")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Resume(db.Model):
+    """A parsed resume kept for its owner, reused by the other features."""
+
+    __tablename__ = "resumes"
+    __table_args__ = (Index("ix_resumes_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    parsed: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
