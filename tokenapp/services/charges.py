@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import Integer, String, bindparam, case, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import write_transaction
 from ..extensions import db
 from ..models import AIFeature, TokenAccount, TokenCharge, TransactionType
-from ..models._types import utcnow
+from ..models._types import UTCDateTime, utcnow
 from ..models.ledger import ChargeStatus
 from .errors import ChargeNotUsable, IdempotencyConflict, InsufficientTokens, UnknownFeature
 from .ledger import NO_SYNC, current_balance, repay_debt, write_row
-from .sql import insert_ignoring_conflicts
 
 
 @dataclass(frozen=True)
@@ -32,32 +32,54 @@ class ChargeResult:
     replayed: bool = False
 
 
+_ACCOUNTS = TokenAccount.__table__
+_CHARGES = TokenCharge.__table__
+_FEATURES = AIFeature.__table__
+_SPENT = case((_ACCOUNTS.c.is_unlimited, 0), else_=bindparam("cost", type_=Integer))
+
+# Built once: charge() is the hottest path in the app, and building statements
+# costs more than running them (and would happen while the write lock is held).
+_DEBIT = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.user_id == bindparam("account"), _ACCOUNTS.c.debt == 0,
+           or_(_ACCOUNTS.c.is_unlimited, _ACCOUNTS.c.balance >= bindparam("cost", type_=Integer)))
+    .values(balance=_ACCOUNTS.c.balance - _SPENT, lifetime_spent=_ACCOUNTS.c.lifetime_spent + _SPENT,
+            updated_at=bindparam("moment", type_=UTCDateTime))
+    .returning(_ACCOUNTS.c.balance, _ACCOUNTS.c.is_unlimited)
+)
+_ZERO_AMOUNT = update(_CHARGES).where(_CHARGES.c.id == bindparam("charge")).values(amount=0)
+
+
+def _priced_insert(dialect_insert):
+    """INSERT the held charge priced from ai_features, skipping a taken idempotency key."""
+    priced = select(
+        bindparam("new_id", type_=String), bindparam("owner", type_=Integer), _FEATURES.c.key, _FEATURES.c.cost,
+        _FEATURES.c.cost, bindparam("request_key", type_=String), literal(ChargeStatus.HELD.value),
+        bindparam("moment", type_=UTCDateTime), bindparam("deadline", type_=UTCDateTime),
+    ).where(_FEATURES.c.key == bindparam("feature", type_=String), _FEATURES.c.is_active.is_(True))
+    columns = ["id", "user_id", "feature_key", "cost", "amount", "idempotency_key", "status", "created_at", "expires_at"]
+    return dialect_insert(_CHARGES).from_select(columns, priced).on_conflict_do_nothing().returning(_CHARGES.c.cost)
+
+
+_INSERT_CHARGE = {"postgresql": _priced_insert(postgresql.insert), "sqlite": _priced_insert(sqlite.insert)}
+
+
 def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -> ChargeResult:
     """Hold a feature's cost for one run; a repeated idempotency key returns the first charge."""
     now = utcnow()
     charge_id = "chg_" + secrets.token_hex(12)
-    ttl = timedelta(seconds=current_app.config["CHARGE_TTL_SECONDS"])
-    with write_transaction():
-        cost = _insert_charge(charge_id, user_id, feature_key, idempotency_key, now, now + ttl)
+    expires_at = now + timedelta(seconds=current_app.config["CHARGE_TTL_SECONDS"])
+    with write_transaction() as session:
+        cost = _insert_charge(session, charge_id, user_id, feature_key, idempotency_key, now, expires_at)
         if cost is None:
             return _replay(user_id, feature_key, idempotency_key)
-        spent = case((TokenAccount.is_unlimited, 0), else_=cost)
-        row = db.session.execute(
-            update(TokenAccount)
-            .where(TokenAccount.user_id == user_id, TokenAccount.debt == 0)
-            .where(TokenAccount.is_unlimited | (TokenAccount.balance >= cost))
-            .values(balance=TokenAccount.balance - spent, lifetime_spent=TokenAccount.lifetime_spent + spent,
-                    updated_at=now)
-            .returning(TokenAccount.balance, TokenAccount.is_unlimited),
-            execution_options=NO_SYNC,
-        ).first()
+        row = session.execute(_DEBIT, {"account": user_id, "cost": cost, "moment": now}).first()
         if row is None:
             raise _refusal(user_id, cost)
         balance, unlimited = row
         amount = 0 if unlimited else cost
         if unlimited:
-            db.session.execute(update(TokenCharge).where(TokenCharge.id == charge_id).values(amount=0),
-                               execution_options=NO_SYNC)
+            session.execute(_ZERO_AMOUNT, {"charge": charge_id})
         write_row(user_id, TransactionType.SPEND, -amount, balance, feature_key=feature_key, charge_id=charge_id)
     return ChargeResult(charge_id, feature_key, amount, balance)
 
@@ -74,19 +96,14 @@ def _refusal(user_id: int, cost: int) -> InsufficientTokens:
     return refusal
 
 
-def _insert_charge(charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:
-    """Insert the held charge, priced from the feature table in the same statement.
+def _insert_charge(session, charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:
+    """Insert the held charge; its cost, or None when the idempotency key is taken.
 
-    Returns the cost, or None when the idempotency key is already taken. An
-    unknown or inactive feature raises UnknownFeature.
+    An unknown or inactive feature raises UnknownFeature.
     """
-    priced = select(
-        literal(charge_id), literal(user_id), AIFeature.key, AIFeature.cost, AIFeature.cost,
-        literal(idempotency_key), literal(ChargeStatus.HELD.value), literal(now), literal(expires_at),
-    ).where(AIFeature.key == feature_key, AIFeature.is_active.is_(True))
-    columns = ["id", "user_id", "feature_key", "cost", "amount", "idempotency_key", "status", "created_at", "expires_at"]
-    stmt = insert_ignoring_conflicts(TokenCharge, select_from=(columns, priced)).returning(TokenCharge.cost)
-    cost = db.session.execute(stmt).scalar()
+    stmt = _INSERT_CHARGE[session.get_bind().dialect.name]
+    cost = session.execute(stmt, {"new_id": charge_id, "owner": user_id, "request_key": idempotency_key,
+                                  "moment": now, "deadline": expires_at, "feature": feature_key}).scalar()
     if cost is None and (idempotency_key is None or not _feature_exists(feature_key)):
         raise UnknownFeature(f"No feature called {feature_key!r}.")
     return cost

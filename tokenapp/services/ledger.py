@@ -32,6 +32,8 @@ LIFETIME_COLUMN = {
     TransactionType.BONUS: "lifetime_bonus",
 }
 NO_SYNC = {"synchronize_session": False}
+_INSERT_ROW = insert(TokenTransaction.__table__)
+_ROW_FIELDS = ("feature_key", "charge_id", "dedupe_key", "note", "actor_id")
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,10 @@ def check_amount(amount: object) -> int:
 def write_row(user_id: int, tx_type: TransactionType, amount: int, balance_after: int, **fields) -> None:
     """Insert one ledger row; callers are inside the balance change's transaction."""
     note_balance_changed()
-    db.session.execute(
-        insert(TokenTransaction).values(
-            user_id=user_id, type=tx_type.value, amount=amount, balance_after=balance_after,
-            created_at=utcnow(), **fields,
-        )
-    )
+    db.session.execute(_INSERT_ROW, {
+        "user_id": user_id, "type": tx_type.value, "amount": amount, "balance_after": balance_after,
+        "created_at": utcnow(), **dict.fromkeys(_ROW_FIELDS), **fields,
+    })
 
 
 def _update_account(user_id: int, **values):
