@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     """Mount each feature area."""
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .features import bp as features_bp
     from .main import bp as main_bp
     from .payments import bp as payments_bp
     from .tokens import bp as tokens_bp
@@ -61,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(features_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(api_bp, url_prefix="/api")
 

@@ -19,4 +19,4 @@ def reject_anonymous():
     return None
 
 
-from . import stripe_webhooks, tokens  # noqa: E402,F401
+from . import features, stripe_webhooks, tokens  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """What the TokenGate dialog shows before a run: cost, balance, shortfall, upsell."""
 
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from flask import current_app
 
@@ -20,8 +20,7 @@ class GateView:
     unlimited: bool
     idempotency_key: str
     package: TokenPackage | None = None
-    include: str | None = None
-    carried: list[tuple[str, str]] = field(default_factory=list)
+    for_run: bool = False
 
     @property
     def cost(self) -> int:

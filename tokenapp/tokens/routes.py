@@ -22,7 +22,7 @@ def badge():
 @login_required
 def gate(feature_key: str):
     """The confirmation for one press of a gated button (a page without JavaScript)."""
-    view = gates.open_gate(current_user.id, feature_key, include=request.args.get("include"))
+    view = gates.open_gate(current_user.id, feature_key, for_run=request.args.get("for") == "run")
     template = "tokens/_gate_dialog.html" if is_htmx() else "tokens/gate_page.html"
     return render_template(template, gate=view)
 

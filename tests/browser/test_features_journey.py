@@ -1,0 +1,58 @@
+"""The cover-letter journey in Chromium: upload a resume, then write a letter from it."""
+
+import pytest
+
+pytest.importorskip("playwright.sync_api", exc_type=ImportError)
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tokenapp.extensions import db  # noqa: E402
+from tokenapp.services import accounts, ledger  # noqa: E402
+
+from .support import screenshot, sign_up  # noqa: E402
+
+
+def resume_docx(tmp_path) -> str:
+    import docx
+
+    document = docx.Document()
+    for line in ["Ada Lovelace", "ada@example.com | +44 20 7946 0958", "Skills", "Python, PostgreSQL, Docker",
+                 "Experience", "Senior Engineer, Analytical Engines Ltd, 2015 - Present",
+                 "Built data pipelines in Python", "Education", "BSc Mathematics, University of London, 2012"]:
+        document.add_paragraph(line)
+    path = tmp_path / "ada.docx"
+    document.save(path)
+    return str(path)
+
+
+def grant(live_server, email: str, tokens: int) -> None:
+    with live_server.app.app_context():
+        ledger.adjust(accounts.find_by_email(email).id, tokens, reason="browser test")
+        db.session.remove()
+
+
+def test_cover_letter_from_an_uploaded_resume(page, live_server, tmp_path):
+    email = sign_up(page)
+    grant(live_server, email, 20)
+    page.goto("/resume/upload")
+    page.get_by_label("Resume file (PDF, DOCX or TXT, up to 5 MB)").set_input_files(resume_docx(tmp_path))
+    page.click('button[data-feature-key="resume_parsing"]')
+    expect(page.locator("#token-gate-dialog")).to_contain_text("Use 8 tokens?")
+    page.click("#token-gate-dialog [data-action=confirm]")
+    expect(page.locator("#feature-result")).to_contain_text("Ada Lovelace", timeout=10_000)
+    expect(page.locator("#token-balance")).to_have_text("22")
+    screenshot(page, "40-resume-parsed")
+
+    page.goto("/cover-letter")
+    page.get_by_label("Job description").fill("Acme Robotics is hiring a Senior Python Engineer. "
+                                              "Must have Python and PostgreSQL.")
+    page.locator("#f-resume_id").select_option(index=1)
+    page.click('button[data-feature-key="cover_letter"]')
+    expect(page.locator("#token-gate-dialog")).to_contain_text("Use 10 tokens?")
+    page.click("#token-gate-dialog [data-action=confirm]")
+    result = page.locator("#feature-result")
+    expect(result).to_contain_text("Acme Robotics", timeout=10_000)
+    expect(page.locator("#token-balance")).to_have_text("12")
+    screenshot(page, "41-cover-letter")
+    page.reload()
+    expect(page.locator(".history-list a")).to_have_count(1)

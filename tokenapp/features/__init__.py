@@ -1,0 +1,7 @@
+"""The AI feature pages: a form per feature behind the TokenGate, runs and their history."""
+
+from flask import Blueprint
+
+bp = Blueprint("features", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,84 @@
+"""Views for the feature pages: thin wrappers over ai_runner, charges and runs."""
+
+import secrets
+
+from flask import abort, render_template, request
+from flask_login import current_user, login_required
+
+from ..ai.features import FLAGSHIP_PATHS
+from ..api.parsing import IDEMPOTENCY_PATTERN
+from ..htmx import is_htmx
+from ..services import ai_runner, charges, runs
+from ..services import gate as gates
+from ..services.errors import DomainError
+from . import bp
+from .uploads import read_upload
+
+
+def _page(feature_key: str):
+    feature = gates.feature(feature_key)
+    return render_template("features/feature.html", feature=feature, fields=ai_runner.fields_of(feature_key),
+                           page_key="page-" + secrets.token_urlsafe(16),
+                           resumes=ai_runner.saved_resumes(current_user.id),
+                           history=runs.history(current_user.id, feature_key))
+
+
+@bp.get("/features/<feature_key>")
+@login_required
+def feature_page(feature_key: str):
+    """A feature's form, its gated Generate button, and the user's past runs."""
+    return _page(feature_key)
+
+
+def _flagship(feature_key: str):
+    def view():
+        return _page(feature_key)
+
+    view.__name__ = f"flagship_{feature_key}"
+    view.__doc__ = f"The {feature_key} page at its own address."
+    return login_required(view)
+
+
+for _key, _path in FLAGSHIP_PATHS.items():
+    bp.add_url_rule(_path, f"flagship_{_key}", _flagship(_key))
+
+
+@bp.post("/features/<feature_key>/run")
+@login_required
+def run(feature_key: str):
+    """Check the inputs, charge once per press, and queue the run; answers with its progress."""
+    key = request.form.get("idempotency_key", "")
+    if not IDEMPOTENCY_PATTERN.match(key):
+        abort(400, "This confirmation is missing its key; press the button again.")
+    try:
+        inputs = ai_runner.clean_inputs(current_user.id, feature_key, request.form.to_dict())
+        inputs.update(read_upload(feature_key, request.files))
+        charge = charges.charge(current_user.id, feature_key, key)
+        started = runs.run_for_charge(current_user.id, charge.charge_id) if charge.replayed else None
+        started = started or _start(feature_key, charge.charge_id, inputs)
+    except DomainError as error:
+        return _respond(feature_key, "features/_run_error.html", error=error), error.status
+    return _respond(feature_key, "features/_run.html", run=started)
+
+
+def _start(feature_key: str, charge_id: str, inputs: dict):
+    try:
+        return runs.start(current_user.id, feature_key, charge_id, inputs)
+    except Exception:
+        charges.refund_charge(charge_id, current_user.id, note="Run could not start")
+        raise
+
+
+def _respond(feature_key: str, template: str, **context):
+    context["feature"] = gates.feature(feature_key)
+    if is_htmx():
+        return render_template(template, close_gate=True, **context)
+    return render_template("features/result_page.html", template=template, **context)
+
+
+@bp.get("/features/runs/<run_id>")
+@login_required
+def run_status(run_id: str):
+    """A run as a fragment (polled while it works) or, opened from history, as a page."""
+    found = runs.owned_run(current_user.id, run_id)
+    return _respond(found.feature_key, "features/_run.html", run=found)

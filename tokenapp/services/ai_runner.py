@@ -1,0 +1,127 @@
+"""Checking a feature's inputs, and producing its output with the configured AI provider.
+
+`AI_PROVIDER=local` (the default) uses the offline engine in `tokenapp.ai.engine`;
+`openai` sends the feature's prompt file to an OpenAI-compatible endpoint.
+Resume parsing is always local: reading a file is not a language-model job.
+"""
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..ai.features import FORMS, PROMPTS_DIR, prompt_template
+from ..ai.providers import Prompt, build_provider, render_prompt
+from ..extensions import db
+from ..models import Resume
+from .errors import DomainError, UnknownFeature
+
+
+class InvalidInput(DomainError):
+    """A form field that is missing, too long, or not one of its choices."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message, field=field)
+        self.field = field
+
+
+def fields_of(feature_key: str):
+    """The feature's declared form fields, or UnknownFeature."""
+    if feature_key not in FORMS:
+        raise UnknownFeature(f"No feature called {feature_key!r}.")
+    return FORMS[feature_key]
+
+
+def _clean_value(field, value) -> str:
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise InvalidInput(field.name, f"{field.label} must be text.")
+    value = str(value).strip()
+    if len(value) > field.max_length:
+        raise InvalidInput(field.name, f"{field.label} is too long (at most {field.max_length} characters).")
+    if field.kind == "select" and value not in {key for key, _label in field.choices}:
+        raise InvalidInput(field.name, f"Choose one of the options for {field.label}.")
+    return value
+
+
+def user_resume(user_id: int, resume_id) -> Resume:
+    """The user's own saved resume, else InvalidInput (never another user's)."""
+    resume = None
+    if str(resume_id).isdigit():
+        resume = db.session.execute(select(Resume).where(Resume.id == int(resume_id), Resume.user_id == user_id)).scalar()
+    if resume is None:
+        raise InvalidInput("resume_id", "Choose one of your saved resumes.")
+    return resume
+
+
+def clean_inputs(user_id: int, feature_key: str, raw: dict) -> dict:
+    """The inputs a run will use, checked against the feature's form; raises InvalidInput."""
+    cleaned = {}
+    for field in fields_of(feature_key):
+        value = raw.get(field.name)
+        if field.kind == "file":
+            continue
+        if value is None or value == "":
+            if field.required:
+                raise InvalidInput(field.name, f"{field.label} is required.")
+            continue
+        value = _clean_value(field, value)
+        if field.kind == "resume":
+            resume = user_resume(user_id, value)
+            cleaned["resume"] = resume.parsed
+            cleaned["resume_id"] = resume.id
+        elif value:
+            cleaned[field.name] = value
+    _check_engine_needs(feature_key, cleaned)
+    return cleaned
+
+
+def _check_engine_needs(feature_key: str, cleaned: dict) -> None:
+    """Refuse before charging what the engine would refuse after: a resume, say."""
+    from ..ai.engine import REQUIRED_INPUTS
+
+    for name in REQUIRED_INPUTS.get(feature_key, []):
+        if name in ("filename", "data") or cleaned.get(name):
+            continue
+        if name == "resume" and cleaned.get("resume_text"):
+            continue
+        message = ("Choose a saved resume or paste your resume's text." if name == "resume"
+                   else f"{name.replace('_', ' ').capitalize()} is required.")
+        raise InvalidInput(name, message)
+
+
+def saved_resumes(user_id: int) -> list[Resume]:
+    """The user's saved resumes, newest first."""
+    return list(db.session.execute(
+        select(Resume).where(Resume.user_id == user_id).order_by(Resume.created_at.desc()).limit(20)).scalars())
+
+
+def generate(feature_key: str, inputs: dict) -> tuple[dict, str]:
+    """The output of one run, and the name of the provider that made it."""
+    if feature_key == "resume_parsing":
+        return inputs["prepared_output"], "local"
+    provider = build_provider(current_app.config)
+    if provider is None:
+        from ..ai.engine import generate as local_generate
+
+        local_inputs = dict(inputs)
+        local_inputs.setdefault("resume", inputs.get("resume_text"))
+        return local_generate(feature_key, local_inputs), "local"
+    with provider:
+        completion = provider.complete(_prompt(feature_key, inputs))
+    title = dict((key, name) for key, name in _names()).get(feature_key, feature_key)
+    return {"title": title, "sections": [{"heading": title, "body": completion.text}],
+            "data": {"model": completion.model}}, provider.name
+
+
+def _names():
+    from ..catalog_data import FEATURES
+
+    return [(key, name) for key, name, *_rest in FEATURES]
+
+
+def _prompt(feature_key: str, inputs: dict) -> Prompt:
+    context = {field.name: inputs.get(field.name, "") for field in FORMS[feature_key]
+               if field.kind not in ("file", "resume")}
+    context["resume_text"] = inputs.get("resume_text") or (inputs.get("resume") or {}).get("raw_text", "")
+    system = (PROMPTS_DIR / "_system.txt").read_text(encoding="utf-8")
+    return Prompt(system=system, user=render_prompt(prompt_template(feature_key), context), feature_key=feature_key)
