@@ -2,11 +2,10 @@
 
 import secrets
 
-from flask import abort, render_template, request
+from flask import render_template, request
 from flask_login import current_user, login_required
 
 from ..ai.features import FLAGSHIP_PATHS
-from ..api.parsing import IDEMPOTENCY_PATTERN
 from ..htmx import is_htmx
 from ..services import ai_runner, charges, runs
 from ..services import gate as gates
@@ -47,9 +46,7 @@ for _key, _path in FLAGSHIP_PATHS.items():
 @login_required
 def run(feature_key: str):
     """Check the inputs, charge once per press, and queue the run; answers with its progress."""
-    key = request.form.get("idempotency_key", "")
-    if not IDEMPOTENCY_PATTERN.match(key):
-        abort(400, "This confirmation is missing its key; press the button again.")
+    key = gates.press_key(request.form)
     try:
         inputs = ai_runner.clean_inputs(current_user.id, feature_key, request.form.to_dict())
         inputs.update(read_upload(feature_key, request.files))

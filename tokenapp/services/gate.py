@@ -63,3 +63,15 @@ def open_gate(user_id: int, feature_key: str, **extra) -> GateView:
     if gate.short:
         gate = replace(gate, package=cheapest_covering(gate.shortfall))
     return gate
+
+
+def press_key(form) -> str:
+    """The idempotency key a confirmed press carries; a missing or malformed one is a 400."""
+    from flask import abort
+
+    from ..api.parsing import IDEMPOTENCY_PATTERN
+
+    key = form.get("idempotency_key", "")
+    if not IDEMPOTENCY_PATTERN.match(key):
+        abort(400, "This confirmation is missing its key; press the button again.")
+    return key

@@ -1,9 +1,8 @@
 """Views for the balance badge, the TokenGate, first-run help and the token pages."""
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..api.parsing import IDEMPOTENCY_PATTERN
 from ..htmx import is_htmx
 from ..services import accounts, catalog, history, purchases, test_runs
 from ..services import gate as gates
@@ -31,9 +30,7 @@ def gate(feature_key: str):
 @login_required
 def confirm(feature_key: str):
     """Charge and run (on this page, the test run); the same key charges once."""
-    key = request.form.get("idempotency_key", "")
-    if not IDEMPOTENCY_PATTERN.match(key):
-        abort(400, "This confirmation is missing its key; press the button again.")
+    key = gates.press_key(request.form)
     try:
         outcome = test_runs.run(current_user.id, feature_key, key)
     except InsufficientTokens as refusal:
