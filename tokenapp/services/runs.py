@@ -69,7 +69,15 @@ def owned_run(user_id: int, run_id: str) -> FeatureRun:
                              .execution_options(populate_existing=True)).scalar()
     if run is None:
         raise NotFound("No such run.")
+    if run.status in ("queued", "running") and _charge_status(run.charge_id) == ChargeStatus.REFUNDED.value:
+        _mark(run.id, status="failed", finished_at=utcnow(),
+              error="The run was interrupted and did not finish. Your tokens were refunded.")
+        return owned_run(user_id, run_id)
     return run
+
+
+def _charge_status(charge_id: str) -> str | None:
+    return db.session.execute(select(TokenCharge.status).where(TokenCharge.id == charge_id)).scalar()
 
 
 def history(user_id: int, feature_key: str, limit: int = 10) -> list[FeatureRun]:
