@@ -1,6 +1,7 @@
 """`flask serve` and `flask stripe-standin`: the app for a laptop, Stripe stand-in included."""
 
 import os
+import socket
 from urllib.parse import urlsplit
 
 import click
@@ -19,10 +20,18 @@ def _standin_port() -> int:
 def _start_standin(webhook_url: str):
     """Serve the stand-in beside the app, on its usual port if free, else any."""
     standin = create_standin_app(webhook_url, current_app.config["STRIPE_WEBHOOK_SECRET"])
-    try:
-        return serve_in_thread(standin, port=_standin_port())
-    except OSError:
-        return serve_in_thread(standin, port=0)
+    port = _standin_port()
+    return serve_in_thread(standin, port=port if _is_free(port) else 0)
+
+
+def _is_free(port: int) -> bool:
+    """Werkzeug exits the process on a taken port, so ask first."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @click.command("serve")
