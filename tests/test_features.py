@@ -229,3 +229,15 @@ def test_a_run_interrupted_by_a_crash_is_refunded_and_shown_failed(app, client, 
     body = rich.get("/api/features/runs/run_crashed").get_json()
     assert body["status"] == "failed" and "refunded" in body["error"]
     assert rich.balance() == 510
+
+
+def test_user_text_in_outputs_comes_back_escaped(app, client, rich):
+    evil = '<script>alert(1)</script> " onmouseover="alert(2)" javascript:alert(3)'
+    response = run_through_gate(client, "job_description_analysis",
+                                {"job_description": f"Acme needs a Python developer. {evil}"})
+    run_id = re.search(r'id="run-(run_\w+)"', response.get_data(as_text=True)).group(1)
+    assert wait_for_run(rich, run_id)["status"] == "succeeded"
+    assert "<script>" in str(rich.get(f"/api/features/runs/{run_id}").get_json()["output"])
+    html = client.get(f"/features/runs/{run_id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)" in html
+    assert "<script>alert(1)" not in html and '" onmouseover="alert(2)"' not in html
