@@ -87,6 +87,7 @@ def main() -> None:
         page.click("button[type=submit]")
         cookies = page.context.cookies()
         rows = [("/ (signed out)", *first_load(browser, server.url + "/")),
+                ("/cover-letter (signed in)", *first_load(browser, server.url + "/cover-letter", cookies)),
                 ("/test-tokens (signed in)", *first_load(browser, server.url + "/test-tokens", cookies))]
         times = click_to_badge(page, server.url)
         browser.close()
