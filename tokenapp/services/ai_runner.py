@@ -10,9 +10,12 @@ from sqlalchemy import select
 
 from ..ai.features import FORMS, PROMPTS_DIR, prompt_template
 from ..ai.providers import Prompt, build_provider, render_prompt
+from ..catalog_data import FEATURES
 from ..extensions import db
 from ..models import Resume
 from .errors import DomainError, UnknownFeature
+
+FEATURE_NAMES = {key: name for key, name, *_rest in FEATURES}
 
 
 class InvalidInput(DomainError):
@@ -108,15 +111,9 @@ def generate(feature_key: str, inputs: dict) -> tuple[dict, str]:
         return local_generate(feature_key, local_inputs), "local"
     with provider:
         completion = provider.complete(_prompt(feature_key, inputs))
-    title = dict((key, name) for key, name in _names()).get(feature_key, feature_key)
+    title = FEATURE_NAMES.get(feature_key, feature_key)
     return {"title": title, "sections": [{"heading": title, "body": completion.text}],
             "data": {"model": completion.model}}, provider.name
-
-
-def _names():
-    from ..catalog_data import FEATURES
-
-    return [(key, name) for key, name, *_rest in FEATURES]
 
 
 def _prompt(feature_key: str, inputs: dict) -> Prompt:

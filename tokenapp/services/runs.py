@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import FeatureRun, Resume, TokenCharge
 from ..models._types import utcnow
 from ..models.ledger import ChargeStatus
-from . import charges
+from . import ai_runner, charges
 from .errors import ChargeNotUsable, NotFound
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -92,19 +92,13 @@ def _execute(app: Flask, run_id: str) -> None:
         try:
             _mark(run_id, status="running")
             run = db.session.get(FeatureRun, run_id)
-            output, provider = _generate(run.feature_key, dict(run.inputs))
+            output, provider = ai_runner.generate(run.feature_key, dict(run.inputs))
         except Exception as error:  # noqa: BLE001 - every failure refunds and is shown to the user
             _fail(run_id, error)
         else:
             _succeed(run_id, output, provider)
         finally:
             db.session.remove()
-
-
-def _generate(feature_key: str, inputs: dict) -> tuple[dict, str]:
-    from . import ai_runner
-
-    return ai_runner.generate(feature_key, inputs)
 
 
 def _mark(run_id: str, **values) -> None:
