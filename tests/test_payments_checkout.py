@@ -1,5 +1,7 @@
 """Buying a token pack through Checkout, end to end against the stand-in."""
 
+import json
+
 import pytest
 
 from conftest import Api, AuthActions, csrf_token, user_id
@@ -122,7 +124,7 @@ def test_delayed_payment_credits_only_when_it_succeeds(app, client, api, stripe_
     stripe_standin.wait()
     assert api.balance() == 610
     poll = client.get(f"/tokens/purchases/{purchase(app).id}/status")
-    assert b"600 tokens added" in poll.data and poll.headers["HX-Trigger"] == "tokens-changed"
+    assert b"600 tokens added" in poll.data and json.loads(poll.headers["HX-Trigger"]) == {"tokens-changed": None}
     audit()
 
 

@@ -32,7 +32,7 @@ def trigger(response: Response, event: str, detail=None) -> Response:
 
 
 def note_balance_changed() -> None:
-    """Called by the ledger for every row it writes during a request."""
+    """Mark this response as one that changed (or found changed) the balance; the ledger calls it per row."""
     if has_request_context():
         g.tokens_changed = True
 

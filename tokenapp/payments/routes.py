@@ -3,6 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..htmx import note_balance_changed
 from ..services import catalog, checkout_return, purchases, subscriptions
 from ..services.errors import DomainError
 from . import bp
@@ -77,10 +78,10 @@ def purchase_status(purchase_id: int):
     """The purchase's state as a fragment; the pending view polls it."""
     attempt = request.args.get("attempt", "0")
     outcome = checkout_return.refresh(current_user.id, purchase_id)
-    response = render_template("payments/_purchase_status.html", outcome=outcome,
-                               attempt=int(attempt) + 1 if attempt.isdigit() else 1)
-    headers = {"HX-Trigger": "tokens-changed"} if outcome.kind == "paid" else {}
-    return response, 200, headers
+    if outcome.kind == "paid":
+        note_balance_changed()  # the webhook may have credited it: the badge should look again
+    return render_template("payments/_purchase_status.html", outcome=outcome,
+                           attempt=int(attempt) + 1 if attempt.isdigit() else 1)
 
 
 @bp.get("/tokens/cancel")
