@@ -219,3 +219,10 @@ def run_threads(*targets) -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+
+
+def clone_client(app, client):
+    """A new test client sharing `client`'s logged-in session."""
+    other = app.test_client()
+    other.set_cookie("session", client.get_cookie("session").value)
+    return other

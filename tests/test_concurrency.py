@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import Api, user_id
+from conftest import Api, clone_client, user_id
 from tokenapp.extensions import db
 from tokenapp.models.ledger import TransactionType
 from tokenapp.services import charges, ledger
@@ -30,13 +30,6 @@ def run_together(count: int, job) -> list:
         futures = [pool.submit(gated, i) for i in range(count)]
         gate.set()
         return [future.result(timeout=120) for future in futures]
-
-
-def clone_client(app, client):
-    """A new test client sharing `client`'s logged-in session."""
-    other = app.test_client()
-    other.set_cookie("session", client.get_cookie("session").value)
-    return other
 
 
 def top_up(app, email: str, target: int) -> int:

@@ -86,13 +86,12 @@ def test_stale_subscription_events_cannot_revive_a_cancelled_plan(app, client, a
 def test_success_page_racing_subscription_webhooks_stores_one_subscription(app, client, api, stripe_standin):
     import threading
 
-    from conftest import run_threads
+    from conftest import clone_client, run_threads
 
     stripe_standin.hold()
     response = client.post("/tokens/subscribe", data={"csrf_token": csrf_token(client)})
     paid = stripe_standin.pay(response.headers["Location"])
     held = stripe_standin.held_events()
-    cookie = client.get_cookie("session").value
     gate = threading.Barrier(len(held) + 4)
     results = []
 
@@ -101,8 +100,7 @@ def test_success_page_racing_subscription_webhooks_stores_one_subscription(app, 
         results.append(stripe_standin.post_webhook(body, headers))
 
     def success_page():
-        browser = app.test_client()
-        browser.set_cookie("session", cookie)
+        browser = clone_client(app, client)
         gate.wait()
         results.append(browser.get(app_path(paid.headers["Location"])).status_code)
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import Api, csrf_token, run_threads
+from conftest import Api, clone_client, csrf_token, run_threads
 from stripe_support import app_path
 from test_payments_checkout import ledger_rows, purchase, start_checkout
 from tokenapp.extensions import db
@@ -189,15 +189,13 @@ def test_webhook_and_success_page_racing_credit_once(app, client, api, stripe_st
                          if json.loads(b)["type"] == "checkout.session.completed")
     gate = threading.Barrier(16)
     results = []
-    cookie = client.get_cookie("session").value
 
     def webhook():
         gate.wait()
         results.append(stripe_standin.post_webhook(body, headers))
 
     def success_page():
-        browser = app.test_client()
-        browser.set_cookie("session", cookie)
+        browser = clone_client(app, client)
         gate.wait()
         results.append(browser.get(success_path).status_code)
 
