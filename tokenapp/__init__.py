@@ -1,6 +1,5 @@
 """tokenapp: a prepaid token system for an AI web app."""
 
-import logging
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -8,7 +7,7 @@ from flask import Flask
 
 from . import database  # noqa: F401  (registers the SQLite connection hooks)
 from .config import ConfigError, load_settings
-from . import compression
+from . import compression, cookies
 from .extensions import csrf, db, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -26,12 +25,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(settings.as_flask_config())
     if test_config:
         app.config.from_mapping(test_config)
+    configure_logger(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_security(app)
     register_commands(app)
-    configure_logger(app)
     return app
 
 
@@ -44,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     app.before_request(reject_anonymous)
+    cookies.register(app)
     csrf.init_app(app)
     compression.register(app)
     login_manager.init_app(app)
@@ -91,6 +91,7 @@ def register_commands(app: Flask) -> None:
 
 
 def configure_logger(app: Flask) -> None:
-    """Log at INFO to stderr, where gunicorn and `flask run` collect it."""
-    if not app.debug and not app.testing:
-        app.logger.setLevel(logging.INFO)
+    """Log at INFO to stderr, where gunicorn and `flask run` collect it, each line with its request or job id."""
+    from . import logs
+
+    logs.configure(app)

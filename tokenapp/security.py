@@ -1,6 +1,6 @@
-"""Response headers that keep pages from being framed, sniffed or scripted."""
+"""Response headers that keep pages from being framed, sniffed, scripted or cached when private."""
 
-from flask import Flask, Response
+from flask import Flask, Response, request, session
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -12,6 +12,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "base-uri 'self'",
     "object-src 'none'",
 ])
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def add_security_headers(response: Response) -> Response:
@@ -23,6 +24,33 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def _is_private(response: Response) -> bool:
+    """A signed-in session's page, or any JSON: neither may be kept by a browser or a proxy.
+
+    Reads the session, not `current_user`: this runs after error pages too,
+    when the database that would load the user may be the fault.
+    """
+    if request.endpoint == "static":
+        return False
+    return response.mimetype == "application/json" or "_user_id" in session
+
+
+def add_cache_policy(response: Response) -> Response:
+    """`Cache-Control: no-store` on private answers."""
+    if _is_private(response):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def add_hsts(response: Response) -> Response:
+    """Tell browsers to use HTTPS only (production, where TLS ends at the proxy)."""
+    response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
 def register(app: Flask) -> None:
     """Install the headers on the app."""
     app.after_request(add_security_headers)
+    app.after_request(add_cache_policy)
+    if app.config.get("TOKENAPP_ENV") == "production":
+        app.after_request(add_hsts)
