@@ -29,7 +29,8 @@ _FLIGHT_LOCKS = [threading.Lock() for _ in range(64)]
 class MemoryStore:
     """A bounded in-process map of key to (expiry, value)."""
 
-    def __init__(self, max_entries: int = 10_000):
+    def __init__(self, max_entries: int = 10_000, clock=time.monotonic):
+        self.clock = clock
         self._items: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
         self._max_entries = max_entries
@@ -38,11 +39,11 @@ class MemoryStore:
         """The live value for `key`, or None."""
         with self._lock:
             item = self._items.get(key)
-        return item[1] if item and item[0] > time.monotonic() else None
+        return item[1] if item and item[0] > self.clock() else None
 
     def put(self, key: str, value: dict, seconds: float) -> None:
         """Keep `value` for `seconds`, dropping expired (or, when full, the oldest) entries."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if len(self._items) >= self._max_entries:
                 self._items = {k: v for k, v in self._items.items() if v[0] > now}
