@@ -104,6 +104,9 @@ def test_cancelled_checkout_charges_nothing_and_expires_the_session(app, client,
     row = purchase(app)
     page = client.get(f"/tokens/cancel?purchase={row.id}")
     assert page.status_code == 200 and b"Nothing was charged" in page.data
+    assert b'data-action="cancel-checkout"' in page.data
+    closed = client.post("/tokens/cancel", data={"purchase": row.id, "csrf_token": csrf_token(client)})
+    assert closed.status_code == 303
     stripe_standin.wait()
     assert purchase(app).status == "expired"
     assert stripe_standin.browser.get(checkout_url).status_code == 410

@@ -10,7 +10,6 @@ from . import bp
 @bp.post("/stripe/webhooks")
 @csrf.exempt
 def stripe_webhooks():
-    """Verify, store and act on a Stripe event; 200 for duplicates too, 500 so Stripe retries a failure."""
-    event = webhooks.verify(request.get_data(), request.headers.get("Stripe-Signature"))
-    processed = webhooks.process(event)
+    """Verify, store and act on a Stripe event; 200 for duplicates too, 400 for a bad one, 500 so Stripe retries a failure."""
+    processed = webhooks.receive(request.get_data(), request.headers.get("Stripe-Signature"))
     return jsonify(received=True, duplicate=not processed)

@@ -31,6 +31,7 @@ class TokenPurchase(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
     dispute_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     failure_message: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    payment_alert: Mapped[str | None] = mapped_column(String(255), nullable=True)
     stripe_checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

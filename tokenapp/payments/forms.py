@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 
 class BuyPackageForm(FlaskForm):
@@ -13,3 +13,9 @@ class BuyPackageForm(FlaskForm):
 
 class SubscribeForm(FlaskForm):
     """Start a Checkout for the Unlimited plan."""
+
+
+class CancelCheckoutForm(FlaskForm):
+    """Close an unpaid Checkout Session for good (the cancel page's button)."""
+
+    purchase = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9]{1,10}$")])

@@ -5,9 +5,9 @@ from flask_login import current_user, login_required
 
 from ..htmx import note_balance_changed
 from ..services import catalog, checkout_return, purchases, subscriptions
-from ..services.errors import DomainError
+from ..services.errors import DomainError, NotFound
 from . import bp
-from .forms import BuyPackageForm, SubscribeForm
+from .forms import BuyPackageForm, CancelCheckoutForm, SubscribeForm
 
 
 def _catalog_context() -> dict:
@@ -87,6 +87,26 @@ def purchase_status(purchase_id: int):
 @bp.get("/tokens/cancel")
 @login_required
 def cancel():
-    """Left Checkout without paying: nothing was charged."""
-    checkout_return.cancel(current_user.id, request.args.get("purchase", type=int))
-    return render_template("payments/cancel.html")
+    """Left Checkout without paying: nothing was charged; offers to close the checkout (writes nothing)."""
+    purchase_id = purchases.parse_id(request.args.get("purchase"))
+    if request.args.get("purchase") is not None and purchase_id is None:
+        raise NotFound("No such purchase.")
+    purchase = checkout_return.cancellable(current_user.id, purchase_id)
+    form = CancelCheckoutForm(purchase=str(purchase.id)) if purchase else None
+    return render_template("payments/cancel.html", purchase=purchase, cancel_form=form)
+
+
+@bp.post("/tokens/cancel")
+@login_required
+def cancel_checkout():
+    """Close the purchase's Checkout Session so it can no longer be paid (303 back to the cancel page)."""
+    form = CancelCheckoutForm()
+    if not form.validate_on_submit():
+        flash("That checkout could not be cancelled. Reload and try again.", "error")
+        return redirect(url_for("payments.buy"))
+    purchase_id = purchases.parse_id(form.purchase.data)
+    if purchase_id is None:
+        raise NotFound("No such purchase.")
+    checkout_return.cancel(current_user.id, purchase_id)
+    flash("Checkout cancelled. It can no longer be paid.", "info")
+    return redirect(url_for("payments.cancel"), 303)

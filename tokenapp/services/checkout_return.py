@@ -4,22 +4,29 @@ The payer's browser may come back before the webhook arrives (or the
 webhook may never come). Reading the session from Stripe here and handing it
 to the same idempotent code the webhook uses means whichever comes first
 credits the purchase, and the other finds nothing left to do.
+
+These are GET requests that may write, and only in a bounded way: Stripe is
+asked only while a purchase is pending, at most once per session per cache
+window (`stripe_cache`), and the database is written only when Stripe reports
+something new (paid or expired), once, through the idempotent path.
+Cancelling a checkout is a POST (`cancel`); showing the cancel page writes
+nothing.
 """
 
 import re
 from dataclasses import dataclass
 
 import stripe
-
 from sqlalchemy import select
 
 from ..database import write_transaction
 from ..extensions import db
 from ..models import TokenPurchase
-from . import purchases, stripe_api, subscriptions
-from .errors import NotFound
+from . import purchases, stripe_api, stripe_cache, subscriptions
+from .errors import NotFound, PaymentProviderUnavailable
 
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
+SESSION = "checkout.session"
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,10 @@ class Outcome:
     tokens: int = 0
 
 
-def _retrieve(session_id: str):
-    return stripe_api.call("checkout.sessions.retrieve", stripe_api.client().v1.checkout.sessions.retrieve, session_id)
+def _session(session_id: str) -> dict:
+    """The Checkout Session as Stripe said it within the last few seconds."""
+    return stripe_cache.remembered(SESSION, session_id, lambda: stripe_api.retrieve(
+        "checkout session", stripe_api.client().v1.checkout.sessions.retrieve, session_id))
 
 
 def confirm(user_id: int, session_id: str | None) -> Outcome:
@@ -43,10 +52,10 @@ def confirm(user_id: int, session_id: str | None) -> Outcome:
         TokenPurchase.stripe_checkout_session_id == session_id, TokenPurchase.user_id == user_id)).scalar()
     if purchase is not None:
         return refresh(user_id, purchase)
-    session = _retrieve(session_id)
-    if session.mode != "subscription" or session.client_reference_id != str(user_id):
+    session = _session(session_id)
+    if stripe_api.field(session, "mode") != "subscription" or stripe_api.field(session, "client_reference_id") != str(user_id):
         raise NotFound("No such checkout.")
-    sub_id = stripe_api.object_id(session.subscription)
+    sub_id = stripe_api.object_id(stripe_api.field(session, "subscription"))
     subscription = subscriptions.fetch(sub_id) if sub_id else None
     if subscription is not None:
         with write_transaction():
@@ -55,28 +64,45 @@ def confirm(user_id: int, session_id: str | None) -> Outcome:
     return Outcome("unlimited" if active else "pending")
 
 
+def _has_news(session: dict) -> bool:
+    """Whether Stripe's session says something a pending purchase has not recorded yet."""
+    return stripe_api.field(session, "payment_status") == "paid" or stripe_api.field(session, "status") == "expired"
+
+
 def refresh(user_id: int, purchase_id: int) -> Outcome:
-    """The owner's purchase, re-checked with Stripe while it is still pending."""
+    """The owner's purchase, re-checked with Stripe (cached) while it is still pending."""
     purchase = purchases.purchase_for_owner(user_id, purchase_id)
     if purchase.status == "pending" and purchase.stripe_checkout_session_id:
-        session = _retrieve(purchase.stripe_checkout_session_id)
-        with write_transaction():
-            purchases.apply_session(session)
-        db.session.expire_all()
-        purchase = purchases.purchase_for_owner(user_id, purchase_id)
+        session = _session(purchase.stripe_checkout_session_id)
+        if _has_news(session):
+            with write_transaction():
+                purchases.apply_session(session)
+            db.session.expire_all()
+            purchase = purchases.purchase_for_owner(user_id, purchase_id)
     return Outcome(purchase.status, purchase, purchase.tokens_granted)
 
 
-def cancel(user_id: int, purchase_id: int | None) -> None:
-    """The payer left Checkout: expire the session so it cannot be paid later."""
+def cancellable(user_id: int, purchase_id: int | None) -> TokenPurchase | None:
+    """The owner's purchase whose checkout is still open to cancel, if any (reads only)."""
     if purchase_id is None:
-        return
+        return None
     purchase = purchases.purchase_for_owner(user_id, purchase_id)
-    if purchase.status != "pending" or not purchase.stripe_checkout_session_id:
+    return purchase if purchase.status == "pending" and purchase.stripe_checkout_session_id else None
+
+
+def cancel(user_id: int, purchase_id: int) -> None:
+    """Close the purchase's Checkout Session for good, so it cannot be paid later (a POST)."""
+    purchase = cancellable(user_id, purchase_id)
+    if purchase is None:
         return
+    session_id = purchase.stripe_checkout_session_id
     try:
-        session = stripe_api.client().v1.checkout.sessions.expire(purchase.stripe_checkout_session_id)
-    except stripe.StripeError:  # already paid or expired: its webhook will say so
-        return
+        session = stripe_api.client().v1.checkout.sessions.expire(session_id)
+    except stripe.InvalidRequestError:  # already paid or expired: record what Stripe says instead
+        session = stripe_api.retrieve("checkout session", stripe_api.client().v1.checkout.sessions.retrieve,
+                                      session_id)
+    except stripe.StripeError as error:
+        raise PaymentProviderUnavailable(stripe_api.PROVIDER_BUSY) from error
+    session = stripe_cache.remember(SESSION, session_id, session)
     with write_transaction():
         purchases.apply_session(session)

@@ -78,10 +78,25 @@ class PaymentProviderError(DomainError):
     status = 502
 
 
+class PaymentProviderUnavailable(PaymentProviderError):
+    """Stripe did not answer (or is overloaded): nothing changed, try again shortly."""
+
+    code = "payment_provider_unavailable"
+    status = 503
+
+
+class StripeObjectMissing(NotFound):
+    """Stripe answered 404: it has no object with that id."""
+
+
 class InvalidWebhook(DomainError):
     """A webhook whose signature or body does not check out."""
 
     code = "invalid_webhook"
+
+
+class RejectedWebhook(InvalidWebhook):
+    """Correctly signed, but malformed or contradicted by Stripe: stored as rejected, never retried."""
 
 
 class WebhookProcessingFailed(DomainError):

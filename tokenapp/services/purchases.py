@@ -5,7 +5,14 @@ records what Stripe's objects say about a purchase: paid or not, how much
 was refunded, where a dispute stands. `_reconcile` then moves the ledger so
 the tokens granted equal the tokens owed for that state. The same state
 reached twice, or in another order, moves nothing the second time.
+
+Every object handed in here was read from Stripe, never taken from an event
+body. Before a purchase counts as paid, the amount and currency Stripe says
+were paid must equal the purchase's price; otherwise the purchase is flagged
+`amount_mismatch` for good, credits nothing, and an alert is logged.
 """
+
+import re
 
 from flask import current_app, url_for
 from sqlalchemy import select
@@ -19,6 +26,16 @@ from .errors import NotFound, PaymentsUnavailable, UnknownPackage
 
 FROZEN_DISPUTE_STATES = {"warning_needs_response", "warning_under_review", "needs_response", "under_review", "lost"}
 FINAL_DISPUTE_STATES = {"won", "lost", "warning_closed"}
+AMOUNT_MISMATCH = "amount_mismatch"
+MAX_ID = 2**31 - 1
+PLAIN_ID = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(value) -> int | None:
+    """A purchase id from text (metadata, a query string): ASCII digits within the column's range, else None."""
+    text = str(value) if value is not None else ""
+    number = int(text) if PLAIN_ID.fullmatch(text) else 0
+    return number if 0 < number <= MAX_ID else None
 
 
 def success_url() -> str:
@@ -70,6 +87,8 @@ def _mark(purchase_id: int, **fields) -> None:
 
 def purchase_for_owner(user_id: int, purchase_id: int) -> TokenPurchase:
     """The user's own purchase, else NotFound (never another user's)."""
+    if not isinstance(purchase_id, int) or not 0 < purchase_id <= MAX_ID:
+        raise NotFound("No such purchase.")
     purchase = db.session.execute(
         select(TokenPurchase).where(TokenPurchase.id == purchase_id, TokenPurchase.user_id == user_id)
     ).scalar()
@@ -87,9 +106,9 @@ def find_for_session(session) -> TokenPurchase | None:
     """The purchase a Checkout Session pays for, locked; matched by session id, then metadata."""
     purchase = _locked(select(TokenPurchase).where(TokenPurchase.stripe_checkout_session_id == session["id"]))
     if purchase is None:
-        purchase_id = str(stripe_api.field(stripe_api.field(session, "metadata", {}), "purchase_id", ""))
-        if purchase_id.isdigit():
-            purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == int(purchase_id),
+        purchase_id = parse_id(stripe_api.field(stripe_api.field(session, "metadata", {}), "purchase_id"))
+        if purchase_id is not None:
+            purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == purchase_id,
                                                            TokenPurchase.stripe_checkout_session_id.is_(None)))
             if purchase is not None:
                 purchase.stripe_checkout_session_id = session["id"]
@@ -101,9 +120,9 @@ def find_for_payment_intent(payment_intent_id: str | None, metadata=None) -> Tok
     if not payment_intent_id:
         return None
     purchase = _locked(select(TokenPurchase).where(TokenPurchase.stripe_payment_intent_id == payment_intent_id))
-    purchase_id = str(stripe_api.field(metadata or {}, "purchase_id", ""))
-    if purchase is None and purchase_id.isdigit():
-        purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == int(purchase_id)))
+    purchase_id = parse_id(stripe_api.field(metadata or {}, "purchase_id"))
+    if purchase is None and purchase_id is not None:
+        purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == purchase_id))
         if purchase is not None and purchase.stripe_payment_intent_id in (None, payment_intent_id):
             purchase.stripe_payment_intent_id = payment_intent_id
         else:
@@ -112,7 +131,7 @@ def find_for_payment_intent(payment_intent_id: str | None, metadata=None) -> Tok
 
 
 def apply_session(session) -> TokenPurchase | None:
-    """Record what a Checkout Session says (paid, expired) and settle the tokens."""
+    """Record what Stripe's Checkout Session says (paid, expired) and settle the tokens."""
     purchase = find_for_session(session)
     if purchase is None:
         return None
@@ -120,7 +139,8 @@ def apply_session(session) -> TokenPurchase | None:
     if payment_intent and purchase.stripe_payment_intent_id is None:
         purchase.stripe_payment_intent_id = payment_intent
     if stripe_api.field(session, "payment_status") == "paid":
-        _record_paid(purchase)
+        _record_paid(purchase, session["id"], stripe_api.field(session, "amount_total"),
+                     stripe_api.field(session, "currency"))
     elif stripe_api.field(session, "status") == "expired" and purchase.status == "pending":
         purchase.status = "expired"
     _reconcile(purchase)
@@ -128,12 +148,13 @@ def apply_session(session) -> TokenPurchase | None:
 
 
 def apply_payment_intent(intent) -> None:
-    """Record a PaymentIntent's outcome: paid, or why the attempt failed."""
+    """Record Stripe's PaymentIntent outcome: paid, or why the attempt failed."""
     purchase = find_for_payment_intent(intent["id"], stripe_api.field(intent, "metadata"))
     if purchase is None:
         return
     if stripe_api.field(intent, "status") == "succeeded":
-        _record_paid(purchase)
+        _record_paid(purchase, intent["id"], stripe_api.field(intent, "amount_received"),
+                     stripe_api.field(intent, "currency"))
     elif purchase.status == "pending":
         error = stripe_api.field(intent, "last_payment_error", {})
         purchase.failure_message = str(stripe_api.field(error, "message", "The payment failed."))[:255]
@@ -154,7 +175,8 @@ def apply_charge(charge, metadata=None) -> None:
     if purchase is None:
         return
     if stripe_api.field(charge, "status") == "succeeded" and stripe_api.field(charge, "paid", True):
-        _record_paid(purchase)
+        captured = stripe_api.field(charge, "amount_captured", stripe_api.field(charge, "amount"))
+        _record_paid(purchase, charge["id"], captured, stripe_api.field(charge, "currency"))
     refunded = int(stripe_api.field(charge, "amount_refunded", 0))
     purchase.amount_refunded_cents = min(max(purchase.amount_refunded_cents, refunded), purchase.amount_cents)
     _reconcile(purchase)
@@ -170,7 +192,17 @@ def apply_dispute(dispute, metadata=None) -> None:
     _reconcile(purchase)
 
 
-def _record_paid(purchase: TokenPurchase) -> None:
+def _record_paid(purchase: TokenPurchase, source_id: str, amount, currency) -> None:
+    """Mark the purchase paid if Stripe's amount and currency are its price; a mismatch is final."""
+    if purchase.status == AMOUNT_MISMATCH:
+        return
+    if amount != purchase.amount_cents or str(currency).lower() != purchase.currency.lower():
+        purchase.status = AMOUNT_MISMATCH
+        purchase.payment_alert = (f"{source_id} paid {amount} {currency}; "
+                                  f"the price is {purchase.amount_cents} {purchase.currency}")[:255]
+        current_app.logger.error("payment alert: amount mismatch (purchase %s, user %s, %s)",
+                                 purchase.id, purchase.user_id, purchase.payment_alert)
+        return
     if purchase.status != "paid":
         purchase.status = "paid"
         purchase.failure_message = None

@@ -1,11 +1,15 @@
 """The one place that builds the official Stripe client from settings."""
 
+import json
+
 import stripe
 from flask import current_app
 
-from .errors import PaymentProviderError
+from .errors import PaymentProviderError, PaymentProviderUnavailable, StripeObjectMissing
 
 PROVIDER_DOWN = "We could not reach the payment provider. Nothing was charged; please try again."
+PROVIDER_BUSY = "The payment provider did not answer just now. Nothing changed; please try again in a moment."
+TRANSIENT = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 
 
 def client() -> stripe.StripeClient:
@@ -43,3 +47,25 @@ def call(description: str, fn, *args, **kwargs):
     except stripe.StripeError as error:
         current_app.logger.warning("stripe %s failed: %s", description, error)
         raise PaymentProviderError(PROVIDER_DOWN) from error
+
+
+def retrieve(description: str, fn, object_id: str):
+    """Read one object from Stripe: 404 is StripeObjectMissing, no answer is PaymentProviderUnavailable."""
+    try:
+        return fn(object_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            raise StripeObjectMissing(f"Stripe has no {description} {object_id!r}.") from error
+        current_app.logger.warning("stripe %s retrieve refused: %s", description, error)
+        raise PaymentProviderError(PROVIDER_DOWN) from error
+    except TRANSIENT as error:
+        current_app.logger.warning("stripe %s retrieve failed: %s", description, error)
+        raise PaymentProviderUnavailable(PROVIDER_BUSY) from error
+    except stripe.StripeError as error:
+        current_app.logger.warning("stripe %s retrieve failed: %s", description, error)
+        raise PaymentProviderError(PROVIDER_DOWN) from error
+
+
+def as_dict(obj) -> dict:
+    """A Stripe object as plain JSON-safe data (what the cache stores and the services read)."""
+    return json.loads(str(obj)) if isinstance(obj, stripe.StripeObject) else dict(obj)

@@ -16,6 +16,7 @@ from ..models import Subscription, User
 from ..models._types import utcnow
 from . import catalog, ledger, stripe_api
 from .errors import PaymentsUnavailable
+from .purchases import parse_id, success_url
 from .sql import insert_ignoring_conflicts
 
 UNLIMITED_STATES = {"active", "trialing"}
@@ -34,8 +35,6 @@ def _ensure_customer(user: User) -> str:
 
 def start_checkout(user: User) -> str:
     """Open a subscription-mode Checkout Session for Unlimited; return its url."""
-    from .purchases import success_url
-
     plan = catalog.active_plan()
     if plan is None or not plan.stripe_price_id:
         raise PaymentsUnavailable("The Unlimited plan is not on sale yet (run `flask stripe-setup`).")
@@ -56,7 +55,7 @@ def start_checkout(user: User) -> str:
 
 def fetch(subscription_id: str):
     """The subscription as Stripe has it now."""
-    return stripe_api.call("subscriptions.retrieve", stripe_api.client().v1.subscriptions.retrieve, subscription_id)
+    return stripe_api.retrieve("subscription", stripe_api.client().v1.subscriptions.retrieve, subscription_id)
 
 
 def invoice_subscription_id(invoice) -> str | None:
@@ -67,9 +66,9 @@ def invoice_subscription_id(invoice) -> str | None:
 
 
 def _owner(subscription) -> int | None:
-    user_id = str(stripe_api.field(stripe_api.field(subscription, "metadata", {}), "user_id", ""))
-    if user_id.isdigit() and db.session.get(User, int(user_id)) is not None:
-        return int(user_id)
+    user_id = parse_id(stripe_api.field(stripe_api.field(subscription, "metadata", {}), "user_id"))
+    if user_id is not None and db.session.get(User, user_id) is not None:
+        return user_id
     customer = stripe_api.object_id(stripe_api.field(subscription, "customer"))
     return db.session.execute(select(User.id).where(User.stripe_customer_id == customer)).scalar() if customer else None
 

@@ -66,6 +66,7 @@ def handle(fn, spec: dict, url_args: dict):
     idem_key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
     state = current_state()
     with state.lock:
+        state.requests[(request.method, request.path)] += 1
         saved = state.idempotency.get((key, idem_key)) if idem_key else None
         if saved:
             return replay(saved, request.path, pairs, idem_key, headers)

@@ -99,6 +99,13 @@ def events():
     return locked(lambda s: s.all("event"))
 
 
+@bp.get("/requests")
+def requests_made():
+    """How many times each API path was requested: {"data": [{"method", "path", "count"}]}."""
+    return locked(lambda s: {"object": "list", "data": [
+        {"method": method, "path": path, "count": count} for (method, path), count in s.requests.items()]})
+
+
 @bp.get("/deliveries")
 def deliveries():
     """The webhook delivery log, oldest first."""

@@ -5,6 +5,7 @@ holds it while it reads or changes anything.
 """
 
 import copy
+from collections import Counter
 import json
 import threading
 import time
@@ -26,6 +27,7 @@ class State:
         self.idempotency: dict[tuple, tuple] = {}
         self.request_info = {"id": None, "idempotency_key": None}
         self.private: dict[str, dict] = {}  # per-object data Stripe keeps but does not show
+        self.requests: Counter = Counter()  # (method, path) of every /v1 request, for tests
 
     def now(self) -> int:
         """Unix seconds on the stand-in's clock (tests may replace `clock`)."""
