@@ -3,6 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..digits import row_id, whole_number
 from ..htmx import note_balance_changed
 from ..services import catalog, checkout_return, purchases, subscriptions
 from ..services.errors import DomainError
@@ -76,17 +77,17 @@ def success():
 @login_required
 def purchase_status(purchase_id: int):
     """The purchase's state as a fragment; the pending view polls it."""
-    attempt = request.args.get("attempt", "0")
+    attempt = whole_number(request.args.get("attempt", ""), high=1000) or 0
     outcome = checkout_return.refresh(current_user.id, purchase_id)
     if outcome.kind == "paid":
         note_balance_changed()  # the webhook may have credited it: the badge should look again
     return render_template("payments/_purchase_status.html", outcome=outcome,
-                           attempt=int(attempt) + 1 if attempt.isdigit() else 1)
+                           attempt=attempt + 1)
 
 
 @bp.get("/tokens/cancel")
 @login_required
 def cancel():
     """Left Checkout without paying: nothing was charged."""
-    checkout_return.cancel(current_user.id, request.args.get("purchase", type=int))
+    checkout_return.cancel(current_user.id, request.args.get("purchase", type=row_id))
     return render_template("payments/cancel.html")
