@@ -21,20 +21,22 @@ from tokenapp.input_guard import MAX_JSON_BYTES, MAX_JSON_DEPTH
 HUGE = "9" * 30
 
 
-@pytest.fixture
-def snapshot(app):
-    """Every table's row count and every balance, for before/after comparisons."""
+def database_state(app, tables: set[str] | None = None) -> dict:
+    """Row counts of `tables` (default: all) and every balance, for before/after comparisons."""
     from tokenapp.models import TokenAccount
 
-    def take() -> dict:
-        with app.app_context():
-            counts = {table.name: db.session.execute(select(func.count()).select_from(table)).scalar()
-                      for table in db.metadata.sorted_tables}
-            balances = sorted(db.session.execute(select(TokenAccount.user_id, TokenAccount.balance)).all())
-            db.session.remove()
-        return {"rows": counts, "balances": balances}
+    with app.app_context():
+        counts = {table.name: db.session.execute(select(func.count()).select_from(table)).scalar()
+                  for table in db.metadata.sorted_tables if tables is None or table.name in tables}
+        balances = sorted(db.session.execute(select(TokenAccount.user_id, TokenAccount.balance)).all())
+        db.session.remove()
+    return {"rows": counts, "balances": balances}
 
-    return take
+
+@pytest.fixture
+def snapshot(app):
+    """A function returning the database state now."""
+    return lambda: database_state(app)
 
 
 @pytest.fixture
