@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import csrf_token
-from tokenapp.digits import INT32_MAX, INT64_MAX
+from tokenapp.digits import INT32_MAX, INT64_MAX, whole_number
 from tokenapp.extensions import db
 from tokenapp.input_guard import MAX_JSON_BYTES, MAX_JSON_DEPTH
 
@@ -131,6 +131,9 @@ def test_control_characters_in_addresses_query_and_headers_are_refused(api, unch
     _refused(_post_json(api, "/api/tokens/deduct", '{"feature_key": "cover_letter"}', **{"Idempotency-Key": "a\tb"}))
     # A query string of raw bytes that are not UTF-8 (a server passes them on as Latin-1).
     _refused(api.client.get("/dashboard/tokens", environ_overrides={"QUERY_STRING": "x=\xed\xa0\x80"}))
+    # A key's pattern is anchored at the very end: "$" alone would let a trailing newline through.
+    _refused(_post_json(api, "/api/tokens/deduct", '{"feature_key": "cover_letter", "idempotency_key": "key\\n"}'))
+    _refused(_post_form(api, "/tokens/gate/cover_letter/confirm", {"idempotency_key": "press-key\n"}))
     # A form or JSON text may hold newlines and tabs: pasted text does.
     response = _post_json(api, "/api/tokens/deduct", '{"feature_key": "no\\nsuch\\tfeature"}')
     _refused(response, code="unknown_feature")
@@ -156,6 +159,14 @@ def test_integers_past_a_columns_range_are_refused(api, unchanged):
         _refused(_post_form(api, "/features/cover_letter/run", fields))
     for purchase in (HUGE, str(INT32_MAX + 1)):
         assert api.get(f"/tokens/cancel?purchase={purchase}").status_code == 200  # no such purchase: nothing to do
+
+
+def test_whole_number_takes_ascii_digits_within_range_only():
+    assert whole_number("42") == 42 and whole_number(42) == 42 and whole_number("0") == 0
+    assert whole_number(str(INT64_MAX)) == INT64_MAX
+    for raw in ("²", "١٢", "１２", "", " 1", "+1", "-1", "1_0", "1.0", str(INT64_MAX + 1), HUGE, True, None, 1.0, [1]):
+        assert whole_number(raw) is None, raw
+    assert whole_number("7", low=1, high=5) is None
 
 
 def test_unicode_digits_are_not_numbers(app, api, unchanged):
