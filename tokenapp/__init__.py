@@ -37,12 +37,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
     from . import models  # noqa: F401  (so the metadata knows every table)
+    from . import input_guard
     from .api import reject_anonymous
     from .auth.session import configure_login
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     app.before_request(reject_anonymous)
+    input_guard.register(app)
     cookies.register(app)
     csrf.init_app(app)
     compression.register(app)

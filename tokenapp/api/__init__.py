@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 bp = Blueprint("api", __name__)
-PUBLIC_PREFIXES = ("/api/stripe/",)
+PUBLIC_PREFIXES = ("/api/stripe/", "/api/openapi.json")
 
 
 def reject_anonymous():
@@ -19,4 +19,4 @@ def reject_anonymous():
     return None
 
 
-from . import features, stripe_webhooks, tokens  # noqa: E402,F401
+from . import features, openapi, stripe_webhooks, tokens  # noqa: E402,F401

@@ -5,10 +5,11 @@ import re
 
 from flask import request
 
+from ..digits import INT64_MAX, whole_number
 from ..services.errors import DomainError
 
-KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
-IDEMPOTENCY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}\Z")
+IDEMPOTENCY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 
 
 class BadRequest(DomainError):
@@ -50,9 +51,10 @@ def bounded_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole_number(raw, low, high)
+    if value is None:
         raise BadRequest(f"{name} must be a whole number from {low} to {high}.")
-    return int(raw)
+    return value
 
 
 def encode_cursor(last_id: int) -> str:
@@ -68,8 +70,9 @@ def decode_cursor(name: str = "cursor") -> int | None:
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         prefix, value = text.split(":", 1)
-        if prefix != "t" or not value.isdigit() or int(value) <= 0:
+        row = whole_number(value, low=1, high=INT64_MAX)
+        if prefix != "t" or row is None:
             raise ValueError
-        return int(value)
+        return row
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("cursor is not one this API gave out.") from None

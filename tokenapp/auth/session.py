@@ -3,12 +3,14 @@
 from flask import jsonify, redirect, request, url_for
 from flask_login import LoginManager
 
+from ..digits import INT32_MAX, whole_number
 from ..extensions import db
 from ..models import User
 
 
 def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    number = whole_number(user_id, low=1, high=INT32_MAX)
+    return db.session.get(User, number) if number is not None else None
 
 
 def _unauthorized():

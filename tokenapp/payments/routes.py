@@ -3,6 +3,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..digits import id_or_none, whole_number
 from ..htmx import note_balance_changed
 from ..services import catalog, checkout_return, purchases, subscriptions
 from ..services.errors import DomainError, NotFound
@@ -76,19 +77,19 @@ def success():
 @login_required
 def purchase_status(purchase_id: int):
     """The purchase's state as a fragment; the pending view polls it."""
-    attempt = request.args.get("attempt", "0")
+    attempt = whole_number(request.args.get("attempt", ""), high=1000) or 0
     outcome = checkout_return.refresh(current_user.id, purchase_id)
     if outcome.kind == "paid":
         note_balance_changed()  # the webhook may have credited it: the badge should look again
     return render_template("payments/_purchase_status.html", outcome=outcome,
-                           attempt=int(attempt) + 1 if attempt.isdigit() else 1)
+                           attempt=attempt + 1)
 
 
 @bp.get("/tokens/cancel")
 @login_required
 def cancel():
     """Left Checkout without paying: nothing was charged; offers to close the checkout (writes nothing)."""
-    purchase_id = purchases.parse_id(request.args.get("purchase"))
+    purchase_id = id_or_none(request.args.get("purchase"))
     if request.args.get("purchase") is not None and purchase_id is None:
         raise NotFound("No such purchase.")
     purchase = checkout_return.cancellable(current_user.id, purchase_id)
@@ -104,7 +105,7 @@ def cancel_checkout():
     if not form.validate_on_submit():
         flash("That checkout could not be cancelled. Reload and try again.", "error")
         return redirect(url_for("payments.buy"))
-    purchase_id = purchases.parse_id(form.purchase.data)
+    purchase_id = id_or_none(form.purchase.data)
     if purchase_id is None:
         raise NotFound("No such purchase.")
     checkout_return.cancel(current_user.id, purchase_id)

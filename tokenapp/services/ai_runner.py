@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ..ai.features import FORMS, PROMPTS_DIR, prompt_template
 from ..ai.providers import Prompt, build_provider, render_prompt
 from ..catalog_data import FEATURES
+from ..digits import INT32_MAX, whole_number
 from ..extensions import db
 from ..models import Resume
 from .errors import DomainError, UnknownFeature
@@ -49,8 +50,9 @@ def _clean_value(field, value) -> str:
 def user_resume(user_id: int, resume_id) -> Resume:
     """The user's own saved resume, else InvalidInput (never another user's)."""
     resume = None
-    if str(resume_id).isdigit():
-        resume = db.session.execute(select(Resume).where(Resume.id == int(resume_id), Resume.user_id == user_id)).scalar()
+    number = whole_number(resume_id, low=1, high=INT32_MAX)
+    if number is not None:
+        resume = db.session.execute(select(Resume).where(Resume.id == number, Resume.user_id == user_id)).scalar()
     if resume is None:
         raise InvalidInput("resume_id", "Choose one of your saved resumes.")
     return resume

@@ -12,12 +12,12 @@ were paid must equal the purchase's price; otherwise the purchase is flagged
 `amount_mismatch` for good, credits nothing, and an alert is logged.
 """
 
-import re
 
 from flask import current_app, url_for
 from sqlalchemy import select
 
 from ..database import write_transaction
+from ..digits import id_or_none
 from ..extensions import db
 from ..models import TokenPurchase, User
 from ..models._types import utcnow
@@ -27,15 +27,6 @@ from .errors import NotFound, PaymentsUnavailable, UnknownPackage
 FROZEN_DISPUTE_STATES = {"warning_needs_response", "warning_under_review", "needs_response", "under_review", "lost"}
 FINAL_DISPUTE_STATES = {"won", "lost", "warning_closed"}
 AMOUNT_MISMATCH = "amount_mismatch"
-MAX_ID = 2**31 - 1
-PLAIN_ID = re.compile(r"[0-9]{1,10}")
-
-
-def parse_id(value) -> int | None:
-    """A purchase id from text (metadata, a query string): ASCII digits within the column's range, else None."""
-    text = str(value) if value is not None else ""
-    number = int(text) if PLAIN_ID.fullmatch(text) else 0
-    return number if 0 < number <= MAX_ID else None
 
 
 def success_url() -> str:
@@ -87,7 +78,7 @@ def _mark(purchase_id: int, **fields) -> None:
 
 def purchase_for_owner(user_id: int, purchase_id: int) -> TokenPurchase:
     """The user's own purchase, else NotFound (never another user's)."""
-    if not isinstance(purchase_id, int) or not 0 < purchase_id <= MAX_ID:
+    if id_or_none(purchase_id) is None:
         raise NotFound("No such purchase.")
     purchase = db.session.execute(
         select(TokenPurchase).where(TokenPurchase.id == purchase_id, TokenPurchase.user_id == user_id)
@@ -106,7 +97,7 @@ def find_for_session(session) -> TokenPurchase | None:
     """The purchase a Checkout Session pays for, locked; matched by session id, then metadata."""
     purchase = _locked(select(TokenPurchase).where(TokenPurchase.stripe_checkout_session_id == session["id"]))
     if purchase is None:
-        purchase_id = parse_id(stripe_api.field(stripe_api.field(session, "metadata", {}), "purchase_id"))
+        purchase_id = id_or_none(stripe_api.field(stripe_api.field(session, "metadata", {}), "purchase_id"))
         if purchase_id is not None:
             purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == purchase_id,
                                                            TokenPurchase.stripe_checkout_session_id.is_(None)))
@@ -120,7 +111,7 @@ def find_for_payment_intent(payment_intent_id: str | None, metadata=None) -> Tok
     if not payment_intent_id:
         return None
     purchase = _locked(select(TokenPurchase).where(TokenPurchase.stripe_payment_intent_id == payment_intent_id))
-    purchase_id = parse_id(stripe_api.field(metadata or {}, "purchase_id"))
+    purchase_id = id_or_none(stripe_api.field(metadata or {}, "purchase_id"))
     if purchase is None and purchase_id is not None:
         purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == purchase_id))
         if purchase is not None and purchase.stripe_payment_intent_id in (None, payment_intent_id):

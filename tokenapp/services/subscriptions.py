@@ -11,12 +11,13 @@ from flask import current_app, url_for
 from sqlalchemy import select
 
 from ..database import write_transaction
+from ..digits import id_or_none
 from ..extensions import db
 from ..models import Subscription, User
 from ..models._types import utcnow
 from . import catalog, ledger, stripe_api
 from .errors import PaymentsUnavailable
-from .purchases import parse_id, success_url
+from .purchases import success_url
 from .sql import insert_ignoring_conflicts
 
 UNLIMITED_STATES = {"active", "trialing"}
@@ -66,7 +67,7 @@ def invoice_subscription_id(invoice) -> str | None:
 
 
 def _owner(subscription) -> int | None:
-    user_id = parse_id(stripe_api.field(stripe_api.field(subscription, "metadata", {}), "user_id"))
+    user_id = id_or_none(stripe_api.field(stripe_api.field(subscription, "metadata", {}), "user_id"))
     if user_id is not None and db.session.get(User, user_id) is not None:
         return user_id
     customer = stripe_api.object_id(stripe_api.field(subscription, "customer"))
