@@ -133,7 +133,7 @@ def retry_after_seconds() -> int:
     breached = limiter.current_limit if limiter else None
     if breached is None:
         return 60
-    return max(1, math.ceil(breached.reset_at - time.time()))
+    return max(1, math.ceil(breached.window[0] - time.time()))
 
 
 def _message() -> str:
