@@ -99,6 +99,8 @@ def register(app: Flask) -> None:
     if not app.config.get("RATELIMIT_ENABLED", True):
         return
     limiter = _make_limiter(app)
+    if app.config.get("TOKENAPP_ENV") == "production" and not app.config.get("REDIS_URL"):
+        app.logger.warning("rate limits are counted in memory, per process: set REDIS_URL to share them")
     app.extensions[EXTENSION_KEY] = limiter
     rules = {**RULES, **app.config.get("RATE_LIMIT_RULES", {})}
     for endpoint, view in list(app.view_functions.items()):
