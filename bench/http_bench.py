@@ -1,7 +1,8 @@
 """HTTP: POST /api/tokens/deduct against GET /api/tokens/balance under gunicorn and wrk.
 
-gunicorn serves `wsgi:app` as deployed (TOKENAPP_ENV=production, a SECRET_KEY,
-DATABASE_URL at the bench database). Users log in over HTTP; wrk replays
+gunicorn serves `bench_wsgi:app`, wsgi.py's app with the per-user rate limits
+raised (still checked on every request), as deployed otherwise
+(TOKENAPP_ENV=production, a SECRET_KEY, DATABASE_URL at the bench database). Users log in over HTTP; wrk replays
 their session cookies and CSRF tokens, spread round-robin over the users.
 """
 

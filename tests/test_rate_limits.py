@@ -273,6 +273,18 @@ def test_without_redis_each_app_server_counts_alone(limits):
     assert _alternate_failures(first, second, email) == [422] * 11
 
 
+def test_with_redis_down_limits_hold_in_memory_and_nothing_fails(limits):
+    app = limits({"deductions_per_user": "3 per minute", "login_failures_per_account": "2 per hour"},
+                 REDIS_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    auth = AuthActions(client)
+    auth.register()
+    api = Api(client)
+    assert [api.deduct("job_match_detailed").status_code for _ in range(4)] == [201, 201, 402, 429]
+    auth.logout()
+    assert [auth.login(password=WRONG).status_code for _ in range(3)] == [422, 422, 429]
+
+
 def test_a_limited_login_page_keeps_the_csrf_meta(limits):
     app = limits({"login_failures_per_account": "1 per hour"})
     client = app.test_client()

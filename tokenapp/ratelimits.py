@@ -113,7 +113,8 @@ def _make_limiter(app: Flask) -> Limiter:
     redis_url = app.config.get("REDIS_URL")
     options = {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
     limiter = Limiter(by_address, storage_uri=redis_url or "memory://", storage_options=options,
-                      strategy="fixed-window", headers_enabled=False, in_memory_fallback_enabled=True)
+                      strategy="fixed-window", headers_enabled=False,
+                      in_memory_fallback_enabled=True, swallow_errors=True)  # Redis down: count in memory
     limiter.init_app(app)
     return limiter
 
