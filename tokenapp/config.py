@@ -49,14 +49,15 @@ def _secret_key(env: dict, production: bool, instance_path: str) -> str:
         return key
     if production:
         raise ConfigError("SECRET_KEY is required in production")
-    return _instance_secret(instance_path, SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48))
+    return _instance_secret("SECRET_KEY", instance_path, SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48))
 
 
-def _instance_secret(instance_path: str, name: str, make) -> str:
+def _instance_secret(variable: str, instance_path: str, name: str, make) -> str:
     try:
         return instance_secret(instance_path, name, make)
     except (OSError, InstanceSecretError) as error:
-        raise ConfigError(f"cannot keep a generated secret in {instance_path}: {error}") from None
+        raise ConfigError(f"{variable} is not set and no generated one can be kept in {instance_path}: "
+                          f"{error}") from None
 
 
 def _rate_limits(env: dict, production: bool) -> bool:
@@ -81,7 +82,8 @@ def _stripe_settings(env: dict, production: bool, instance_path: str) -> dict:
         raise ConfigError("STRIPE_WEBHOOK_SECRET is required in production")
     offline = not key
     if offline and not webhook_secret:
-        webhook_secret = _instance_secret(instance_path, OFFLINE_WEBHOOK_SECRET_FILE,
+        webhook_secret = _instance_secret("STRIPE_WEBHOOK_SECRET", instance_path,
+                                          OFFLINE_WEBHOOK_SECRET_FILE,
                                           lambda: "whsec_offline_" + secrets.token_hex(24))
     return {
         "stripe_secret_key": key or OFFLINE_STRIPE_KEY,
