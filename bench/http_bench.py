@@ -1,7 +1,8 @@
 """HTTP: POST /api/tokens/deduct against GET /api/tokens/balance under gunicorn and wrk.
 
-gunicorn serves `wsgi:app` as deployed (TOKENAPP_ENV=production, a SECRET_KEY,
-DATABASE_URL at the bench database). Users log in over HTTP; wrk replays
+gunicorn serves `bench_wsgi:app`, wsgi.py's app with the per-user rate limits
+raised (still checked on every request), as deployed otherwise
+(TOKENAPP_ENV=production, a SECRET_KEY, DATABASE_URL at the bench database). Users log in over HTTP; wrk replays
 their session cookies and CSRF tokens, spread round-robin over the users.
 """
 
@@ -51,14 +52,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url: str, workers: int, worker_class: str, log_path: str) -> tuple[subprocess.Popen, str]:
-    """Start gunicorn on a free local port with the production settings; (process, base URL)."""
+def start_gunicorn(url: str, workers: int, worker_class: str, log_path: str,
+                   extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """Start gunicorn on a free local port with the production settings; (process, base URL).
+
+    It serves bench/bench_wsgi.py: the deployed app with the per-user rate limits
+    raised above what the bench's few users send (see that file).
+    """
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENAPP_", "STRIPE_", "AI_PROVIDER"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TOKENAPP_", "STRIPE_", "AI_PROVIDER", "REDIS_URL", "RATE_LIMITS"))}
     env.update(TOKENAPP_ENV="production", SECRET_KEY="bench-" + os.urandom(16).hex(), DATABASE_URL=url,
-               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")])), **UNUSED_STRIPE)
+               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, HERE, env.get("PYTHONPATH")])))
+    env.update({**UNUSED_STRIPE, **(extra_env or {})})
     command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class,
-               "-b", f"127.0.0.1:{port}", "wsgi:app"]
+               "-b", f"127.0.0.1:{port}", "bench_wsgi:app"]
     if worker_class == "gthread":
         command[5:5] = ["--threads", "4"]
     with open(log_path, "ab") as log:

@@ -6,12 +6,18 @@ CI=true it must be set and reachable, or the run stops with an error.
 
 import os
 import re
+import secrets
 
 import pytest
 
 os.environ["TOKENAPP_ENV"] = "testing"
 for _name in ("DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "AI_PROVIDER"):
     os.environ.pop(_name, None)
+# Given here so that no test writes generated secrets into the repository's instance/.
+os.environ["SECRET_KEY"] = secrets.token_urlsafe(32)
+os.environ["STRIPE_WEBHOOK_SECRET"] = "whsec_test_" + secrets.token_hex(16)
+# Tests that are not about limits sign up and log in freely; tests/test_rate_limits.py turns them on.
+os.environ["RATE_LIMITS"] = "off"
 
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402

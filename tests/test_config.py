@@ -25,21 +25,22 @@ def test_production_requires_secret_key(monkeypatch):
     ({"TOKENAPP_ENV": "production", "SECRET_KEY": "k", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY"),
     ({"TOKENAPP_ENV": "production", "SECRET_KEY": "k", "STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"),
 ])
-def test_bad_settings_name_the_variable(env, name):
+def test_bad_settings_name_the_variable(env, name, tmp_path):
     with pytest.raises(ConfigError, match=name):
-        load_settings(env)
+        load_settings(env, instance_path=str(tmp_path))
 
 
-def test_defaults():
-    settings = load_settings({}, instance_path="/tmp/inst")
+def test_defaults(tmp_path):
+    settings = load_settings({}, instance_path=str(tmp_path))
     assert settings.welcome_bonus_tokens == 10
     assert settings.low_balance_threshold == 20
-    assert settings.database_url == "sqlite:////tmp/inst/tokenapp.db"
+    assert settings.database_url == f"sqlite:///{tmp_path}/tokenapp.db"
     assert settings.ai_provider == "local"
+    assert settings.rate_limits is True
 
 
-def test_postgres_urls_use_psycopg3():
-    settings = load_settings({"DATABASE_URL": "postgres://u@h/db"})
+def test_postgres_urls_use_psycopg3(tmp_path):
+    settings = load_settings({"DATABASE_URL": "postgres://u@h/db"}, instance_path=str(tmp_path))
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 
@@ -60,10 +61,10 @@ def test_live_key_accepted_in_production_only():
         load_settings({**live, "TOKENAPP_ENV": "development"})
 
 
-def test_no_stripe_key_means_the_offline_stand_in():
-    settings = load_settings({})
+def test_no_stripe_key_means_the_offline_stand_in(tmp_path):
+    settings = load_settings({}, instance_path=str(tmp_path / "one"))
     assert settings.stripe_offline
     assert settings.stripe_api_base.startswith("http://127.0.0.1:")
     assert settings.stripe_webhook_secret.startswith("whsec_offline_")
-    assert load_settings({"SECRET_KEY": "other"}).stripe_webhook_secret != settings.stripe_webhook_secret
+    assert load_settings({}, instance_path=str(tmp_path / "two")).stripe_webhook_secret != settings.stripe_webhook_secret
     assert not load_settings(PRODUCTION).stripe_offline

@@ -67,6 +67,9 @@ WTFORMS = {
     "LoginForm": ("/auth/login", False, {"email": "eve@example.com", "password": "a-long-passphrase-9"}),
     "BuyPackageForm": ("/tokens/checkout", True, {"package_key": "starter"}),
     "SubscribeForm": ("/tokens/subscribe", True, {}),
+    "CancelCheckoutForm": ("/tokens/cancel", True, {"purchase": "1"}),
+    "ChangePasswordForm": ("/account", True, {"current_password": "not-the-password-9",
+                                              "new_password": "a-new-long-passphrase-7"}),
 }
 OTHER_POSTS = {  # forms with no WTForms class: the gate's confirm and the welcome modal's dismiss
     "gate_confirm": ("/tokens/gate/ats_check/confirm", True, {"idempotency_key": "press-key"}),

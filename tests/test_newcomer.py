@@ -72,7 +72,8 @@ def test_make_run_on_a_fresh_copy_serves_and_registers(tmp_path):
     checkout = tmp_path / "tokenapp"
     fresh_copy(checkout)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENAPP_", "DATABASE_URL", "STRIPE_", "VIRTUAL_ENV"))}
+    ours = ("TOKENAPP_", "DATABASE_URL", "STRIPE_", "VIRTUAL_ENV", "SECRET_KEY", "RATE_LIMITS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     log = tmp_path / "run.log"
     with log.open("w") as out:
         process = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=checkout, env=env, stdout=out,
@@ -89,6 +90,7 @@ def test_make_run_on_a_fresh_copy_serves_and_registers(tmp_path):
             assert browser.get("/api/tokens/balance").json()["balance"] == 10
             buy_offline(browser)
         assert (checkout / "instance" / "tokenapp.db").exists()
+        assert (checkout / "instance" / "secret_key").stat().st_mode & 0o777 == 0o600
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection hooks)
 from .config import ConfigError, load_settings
@@ -13,9 +14,9 @@ from .extensions import csrf, db, login_manager, migrate
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app; a bad setting stops start-up with one line naming it."""
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app (its generated secrets kept in `instance_path`); a bad setting stops start-up with one line."""
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     load_dotenv(Path(app.root_path).parent / ".env", override=False)
     try:
@@ -25,9 +26,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(settings.as_flask_config())
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config["TOKENAPP_ENV"] == "production":
+        # One proxy in front: its X-Forwarded-For and -Proto give the client's address and scheme.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     configure_logger(app)
     register_extensions(app)
     register_blueprints(app)
+    register_rate_limits(app)
     register_errorhandlers(app)
     register_security(app)
     register_commands(app)
@@ -54,6 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount each feature area."""
+    from .account import bp as account_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .features import bp as features_bp
@@ -66,7 +72,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tokens_bp)
     app.register_blueprint(features_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(account_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_rate_limits(app: Flask) -> None:
+    """Limit logins, sign-ups, checkouts, purchase checks and deductions (off with RATE_LIMITS=off)."""
+    from . import ratelimits
+
+    ratelimits.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -7,7 +7,7 @@ import stripe
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from .services import accounts, audit, catalog, charges, ledger, stripe_setup, webhooks
+from .services import accounts, audit, catalog, charges, ledger, passwords, stripe_setup, webhooks
 from .services.errors import DomainError
 
 tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, audit the ledger.")
@@ -30,6 +30,8 @@ def create_admin_command(email: str, password: str):
     """Create an admin account, or make an existing account an admin."""
     if len(password) < 8:
         raise click.ClickException("the password needs at least 8 characters")
+    if passwords.is_common(password):
+        raise click.ClickException("that password is on the list of common passwords; choose another")
     user = accounts.make_admin(email, password)
     click.echo(f"admin ready: {user.email} (id {user.id})")
 

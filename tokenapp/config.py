@@ -1,13 +1,15 @@
 """Settings read from the environment (and `.env`), checked once at start-up."""
 
-import hashlib
-import hmac
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .instance_secrets import InstanceSecretError, instance_secret
+
 ENVIRONMENTS = ("development", "testing", "production")
-DEV_SECRET_KEY = "dev-only-not-secret"
+SECRET_KEY_FILE = "secret_key"
+OFFLINE_WEBHOOK_SECRET_FILE = "stripe_offline_webhook_secret"
 OFFLINE_STRIPE_KEY = "sk_test_offline_standin"
 OFFLINE_STRIPE_API_BASE = "http://127.0.0.1:12111"
 
@@ -40,7 +42,35 @@ def _database_url(env: dict, instance_path: str) -> str:
     return url
 
 
-def _stripe_settings(env: dict, production: bool, secret_key: str) -> dict:
+def _secret_key(env: dict, production: bool, instance_path: str) -> str:
+    """SECRET_KEY; outside production without one, a random key made once and kept in instance/."""
+    key = env.get("SECRET_KEY", "")
+    if key:
+        return key
+    if production:
+        raise ConfigError("SECRET_KEY is required in production")
+    return _instance_secret("SECRET_KEY", instance_path, SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48))
+
+
+def _instance_secret(variable: str, instance_path: str, name: str, make) -> str:
+    try:
+        return instance_secret(instance_path, name, make)
+    except (OSError, InstanceSecretError) as error:
+        raise ConfigError(f"{variable} is not set and no generated one can be kept in {instance_path}: "
+                          f"{error}") from None
+
+
+def _rate_limits(env: dict, production: bool) -> bool:
+    """RATE_LIMITS: on (the default) or off; production refuses off."""
+    value = (env.get("RATE_LIMITS") or "on").strip().lower()
+    if value not in ("on", "off"):
+        raise ConfigError(f"RATE_LIMITS must be on or off, got {env.get('RATE_LIMITS')!r}")
+    if value == "off" and production:
+        raise ConfigError("RATE_LIMITS=off is refused in production: the limits protect logins, sign-ups and payments")
+    return value == "on"
+
+
+def _stripe_settings(env: dict, production: bool, instance_path: str) -> dict:
     """Stripe keys; with none outside production, the offline stand-in on loopback."""
     key = env.get("STRIPE_SECRET_KEY", "")
     webhook_secret = env.get("STRIPE_WEBHOOK_SECRET", "")
@@ -51,9 +81,10 @@ def _stripe_settings(env: dict, production: bool, secret_key: str) -> dict:
     if production and not webhook_secret:
         raise ConfigError("STRIPE_WEBHOOK_SECRET is required in production")
     offline = not key
-    if offline:
-        digest = hmac.new(secret_key.encode(), b"offline-stripe-webhook", hashlib.sha256).hexdigest()
-        webhook_secret = webhook_secret or f"whsec_offline_{digest[:32]}"
+    if offline and not webhook_secret:
+        webhook_secret = _instance_secret("STRIPE_WEBHOOK_SECRET", instance_path,
+                                          OFFLINE_WEBHOOK_SECRET_FILE,
+                                          lambda: "whsec_offline_" + secrets.token_hex(24))
     return {
         "stripe_secret_key": key or OFFLINE_STRIPE_KEY,
         "stripe_webhook_secret": webhook_secret,
@@ -81,6 +112,7 @@ class Settings:
     ai_provider: str
     openai: dict
     redis_url: str
+    rate_limits: bool
 
     def as_flask_config(self) -> dict:
         """The Flask config mapping for these settings."""
@@ -101,6 +133,7 @@ class Settings:
             "AI_PROVIDER": self.ai_provider,
             **self.openai,
             "REDIS_URL": self.redis_url,
+            "RATELIMIT_ENABLED": self.rate_limits,
             "TESTING": self.env == "testing",
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -122,12 +155,9 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
     if name not in ENVIRONMENTS:
         raise ConfigError(f"TOKENAPP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {name!r}")
     production = name == "production"
-    secret_key = env.get("SECRET_KEY", "")
-    if not secret_key:
-        if production:
-            raise ConfigError("SECRET_KEY is required in production")
-        secret_key = DEV_SECRET_KEY
-    stripe = _stripe_settings(env, production, secret_key)
+    secret_key = _secret_key(env, production, instance_path)
+    rate_limits = _rate_limits(env, production)
+    stripe = _stripe_settings(env, production, instance_path)
     ai_provider = env.get("AI_PROVIDER", "local")
     if ai_provider not in ("local", "openai"):
         raise ConfigError(f"AI_PROVIDER must be local or openai, got {ai_provider!r}")
@@ -147,4 +177,5 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
         openai={name: env[name] for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_TIMEOUT")
                 if env.get(name)},
         redis_url=env.get("REDIS_URL", ""),
+        rate_limits=rate_limits,
     )

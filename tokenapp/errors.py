@@ -1,11 +1,13 @@
 """Error answers: JSON `{error, message}` under /api, a friendly page elsewhere."""
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .htmx import is_htmx
+from .ratelimits import retry_after_seconds
 from .services.errors import DomainError
 
 _HTTP_CODES = {400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
@@ -44,6 +46,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return _answer(400, "csrf_failed", "The form expired or the CSRF token is missing. Reload and try again.")
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded):
+        response = make_response(_answer(429, "rate_limited", error.description))
+        response.headers["Retry-After"] = str(retry_after_seconds())
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -3,6 +3,7 @@
 from flask import current_app, jsonify
 from flask_login import current_user
 
+from ..ratelimits import limited
 from ..services import catalog, charges, history, ledger, purchases
 from . import bp, parsing
 
@@ -36,6 +37,7 @@ def packages():
 
 
 @bp.post("/tokens/deduct")
+@limited("deduct")
 def deduct():
     """Charge a feature's cost; the same idempotency key charges once."""
     body = parsing.json_object()
@@ -59,6 +61,7 @@ def transactions():
 
 
 @bp.post("/tokens/checkout")
+@limited("checkout")
 def checkout():
     """Open a Checkout Session for a token package."""
     body = parsing.json_object()

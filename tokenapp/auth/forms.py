@@ -2,7 +2,17 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from ..services import passwords
+
+COMMON_PASSWORD_MESSAGE = "This password is on a list of common passwords that attackers try first. Choose another."
+
+
+def not_common_password(form, field) -> None:
+    """Refuse passwords on the common-password list (NIST SP 800-63B)."""
+    if passwords.is_common(field.data):
+        raise ValidationError(COMMON_PASSWORD_MESSAGE)
 
 
 def _strip(value: str | None) -> str | None:
@@ -14,7 +24,7 @@ class RegisterForm(FlaskForm):
 
     email = EmailField("Email", filters=[_strip],
                        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128), not_common_password])
     referral_code = StringField("Referral code (optional)", filters=[_strip], validators=[Optional(), Length(max=16)])
 
 

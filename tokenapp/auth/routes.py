@@ -2,13 +2,15 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
+from ..ratelimits import limited, note_failure
 from ..services import accounts
 from ..services.errors import EmailTaken
 from . import bp
 from .forms import LoginForm, RegisterForm
+from .session import sign_in, sign_out
 
 
 def _safe_next(target: str | None) -> str:
@@ -18,12 +20,8 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.index")
 
 
-def _start_session(user) -> None:
-    session.clear()
-    login_user(user)
-
-
 @bp.route("/register", methods=["GET", "POST"])
+@limited("signup")
 def register():
     """Create an account, grant the welcome bonus and sign in."""
     if current_user.is_authenticated:
@@ -37,13 +35,14 @@ def register():
         except EmailTaken as error:
             form.email.errors.append(error.message)
         else:
-            _start_session(user)
+            sign_in(user)
             flash("Welcome! Your account is ready.", "success")
             return redirect(url_for("main.index"))
     return render_template("auth/register.html", form=form), 200 if request.method == "GET" else 422
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("login")
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -52,8 +51,9 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            _start_session(user)
+            sign_in(user)
             return redirect(_safe_next(request.args.get("next")))
+        note_failure()
         form.password.errors.append("That email and password do not match an account.")
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 422
 
@@ -61,8 +61,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out (a POST, so a link or image cannot do it)."""
-    logout_user()
-    session.clear()
+    """Sign out, here and on the server (a POST, so a link or image cannot do it)."""
+    sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("main.index"))

@@ -1,16 +1,36 @@
 """How Flask-Login finds the user and answers when there is none."""
 
-from flask import jsonify, redirect, request, url_for
-from flask_login import LoginManager
+from flask import jsonify, redirect, request, session, url_for
+from flask_login import LoginManager, login_user, logout_user
 
-from ..digits import INT32_MAX, whole_number
-from ..extensions import db
 from ..models import User
+from ..services import sessions
+
+SESSION_ID_KEY = "sid"
 
 
 def _load_user(user_id: str) -> User | None:
-    number = whole_number(user_id, low=1, high=INT32_MAX)
-    return db.session.get(User, number) if number is not None else None
+    """The user, only while the server-side record named in the cookie lives (one query)."""
+    return sessions.user_for(user_id, session.get(SESSION_ID_KEY))
+
+
+def sign_in(user: User) -> None:
+    """Start a fresh session for the user: a new cookie and a new server-side record."""
+    session.clear()
+    session[SESSION_ID_KEY] = sessions.start(user.id)
+    login_user(user)
+
+
+def sign_out() -> None:
+    """End this session on the server too, so a copy of the cookie stops working."""
+    sessions.end(session.get(SESSION_ID_KEY))
+    logout_user()
+    session.clear()
+
+
+def current_session_id() -> str | None:
+    """The id of this browser's server-side session record."""
+    return session.get(SESSION_ID_KEY)
 
 
 def _unauthorized():

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from ..ai.features import FLAGSHIP_PATHS
 from ..htmx import is_htmx
+from ..ratelimits import limited
 from ..services import ai_runner, charges, runs
 from ..services import gate as gates
 from ..services.errors import DomainError
@@ -43,6 +44,7 @@ for _key, _path in FLAGSHIP_PATHS.items():
 
 
 @bp.post("/features/<feature_key>/run")
+@limited("deduct")
 @login_required
 def run(feature_key: str):
     """Check the inputs, charge once per press, and queue the run; answers with its progress."""

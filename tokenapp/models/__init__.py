@@ -4,7 +4,7 @@ from .catalog import AIFeature, TokenPackage
 from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
 from .runs import FeatureRun, Resume
 from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
-from .user import User
+from .user import User, UserSession
 
 __all__ = [
     "AIFeature",
@@ -21,4 +21,5 @@ __all__ = [
     "TokenTransaction",
     "TransactionType",
     "User",
+    "UserSession",
 ]

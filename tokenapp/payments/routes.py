@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from ..digits import id_or_none, whole_number
 from ..htmx import note_balance_changed
+from ..ratelimits import limited
 from ..services import catalog, checkout_return, purchases, subscriptions
 from ..services.errors import DomainError, NotFound
 from . import bp
@@ -51,6 +52,7 @@ def _send_to_checkout(form, start):
 
 
 @bp.post("/tokens/checkout")
+@limited("checkout")
 @login_required
 def checkout():
     """Open a Checkout Session for a package and send the payer there (303)."""
@@ -59,6 +61,7 @@ def checkout():
 
 
 @bp.post("/tokens/subscribe")
+@limited("checkout")
 @login_required
 def subscribe():
     """Open a subscription Checkout Session for Unlimited (303)."""
@@ -66,6 +69,7 @@ def subscribe():
 
 
 @bp.get("/tokens/success")
+@limited("purchase_check", methods=("GET",))
 @login_required
 def success():
     """Back from Checkout: tokens added, still pending (polled), or failed."""
@@ -74,6 +78,7 @@ def success():
 
 
 @bp.get("/tokens/purchases/<int:purchase_id>/status")
+@limited("purchase_check", methods=("GET",))
 @login_required
 def purchase_status(purchase_id: int):
     """The purchase's state as a fragment; the pending view polls it."""

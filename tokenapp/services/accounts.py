@@ -2,21 +2,17 @@
 
 import secrets
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import is_unique_violation, write_transaction
 from ..extensions import db
 from ..models import Referral, User
 from ..models._types import utcnow
-from . import ledger
-from .errors import EmailTaken
+from . import ledger, passwords, sessions
+from .errors import EmailTaken, WrongPassword
 
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-# Checked against when the email is unknown, so a miss costs as long as a hit.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
 
 
 def normalize_email(email: str) -> str:
@@ -31,10 +27,9 @@ def _new_referral_code() -> str:
 def register(email: str, password: str, referral_code: str | None = None) -> User:
     """Create a user with a token account and the welcome bonus; raise EmailTaken."""
     email = normalize_email(email)
-    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     try:
         with write_transaction():
-            user = User(email=email, password_hash=generate_password_hash(password, method=method),
+            user = User(email=email, password_hash=passwords.hash_password(password),
                         referral_code=_new_referral_code())
             db.session.add(user)
             db.session.flush()
@@ -62,24 +57,32 @@ def find_by_email(email: str) -> User | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The user whose email and password match, else None (in constant-ish time)."""
+    """The user whose email and password match, else None; an unknown email costs the same hash check."""
     user = find_by_email(email)
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    return user if check_password_hash(user.password_hash, password or "") else None
+    matches = passwords.verify(user.password_hash if user is not None else None, password)
+    return user if matches else None
+
+
+def change_password(user_id: int, current_password: str, new_password: str, keep_session_id: str | None) -> None:
+    """Set a new password after checking the current one, and end every other session; raise WrongPassword."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if user is None or not passwords.verify(user.password_hash, current_password):
+            raise WrongPassword("That is not your current password.")
+        user.password_hash = passwords.hash_password(new_password)
+        sessions.end_others(user_id, keep_session_id)
 
 
 def make_admin(email: str, password: str) -> User:
-    """Create an admin, or promote an existing account (its password is then reset)."""
+    """Create an admin, or promote an existing account (its password is then reset, its sessions ended)."""
     user = find_by_email(email)
     if user is None:
         user = register(email, password)
-    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     with write_transaction():
         user = db.session.get(User, user.id)
         user.is_admin = True
-        user.password_hash = generate_password_hash(password, method=method)
+        user.password_hash = passwords.hash_password(password)
+        sessions.end_others(user.id, None)
     return user
 
 

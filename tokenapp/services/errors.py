@@ -55,6 +55,12 @@ class EmailTaken(DomainError):
     status = 409
 
 
+class WrongPassword(DomainError):
+    """The current password given to confirm a change does not match."""
+
+    code = "wrong_password"
+
+
 class UnknownPackage(DomainError):
     code = "unknown_package"
 

@@ -1,6 +1,6 @@
 """payment checks: what did not match when a payment was checked
 
-Revision ID: 0006_payment_checks
+Revision ID: 0004_payment_checks
 Revises: 0003
 Create Date: 2026-12-01 10:00:00.000000
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_payment_checks'
+revision = '0004_payment_checks'
 down_revision = '0003'
 branch_labels = None
 depends_on = None

@@ -1,0 +1,7 @@
+"""The signed-in person's own account: /account, where the password is changed."""
+
+from flask import Blueprint
+
+bp = Blueprint("account", __name__)
+
+from . import routes  # noqa: E402,F401
