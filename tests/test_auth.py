@@ -71,12 +71,22 @@ def test_wrong_password_and_unknown_email_give_the_same_answer(client, auth, use
     assert client.get("/api/tokens/balance").status_code == 401
 
 
-def test_login_follows_only_local_next(client, auth, user):
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/",
+                                    "/\\/evil.example", "\\\\evil.example"])
+def test_login_follows_only_local_next(client, auth, user, target):
     auth.logout()
     token = csrf_token(client)
-    response = client.post("/auth/login?next=https://evil.example/", data={
+    response = client.post("/auth/login", query_string={"next": target}, data={
         "email": "ada@example.com", "password": PASSWORD, "csrf_token": token})
     assert response.headers["Location"] == "/"
+
+
+def test_login_follows_a_local_next(client, auth, user):
+    auth.logout()
+    token = csrf_token(client)
+    response = client.post("/auth/login", query_string={"next": "/tokens/buy?x=1"}, data={
+        "email": "ada@example.com", "password": PASSWORD, "csrf_token": token})
+    assert response.headers["Location"] == "/tokens/buy?x=1"
 
 
 def test_logout_is_post_only(client, user):

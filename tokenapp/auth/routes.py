@@ -14,8 +14,15 @@ from .session import sign_in, sign_out
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    """Only same-site relative paths are followed after login.
+
+    Browsers read a backslash as a slash, so `/\\evil.example` is `//evil.example`;
+    control characters are dropped by them too.
+    """
+    if not target or any(ord(char) < 0x20 or ord(char) == 0x7f for char in target):
+        return url_for("main.index")
+    normalised = target.replace("\\", "/")
+    if normalised.startswith("/") and not normalised.startswith("//") and not urlsplit(normalised).netloc:
         return target
     return url_for("main.index")
 
