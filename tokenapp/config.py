@@ -62,6 +62,16 @@ def _stripe_settings(env: dict, production: bool, secret_key: str) -> dict:
     }
 
 
+def _job_settings(env: dict, name: str) -> dict:
+    """Background job tuning; the defaults suit production."""
+    return {
+        "RUN_LEASE_SECONDS": _int_setting(env, "RUN_LEASE_SECONDS", 60, minimum=1),
+        "JOB_TIMEOUT_SECONDS": _int_setting(env, "JOB_TIMEOUT_SECONDS", 300, minimum=1),
+        "JOB_PERIOD_SECONDS": _int_setting(env, "JOB_PERIOD_SECONDS", 0),
+        "SCHEDULER_IN_PROCESS": name != "testing",
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated settings, turned into Flask config keys by `as_flask_config`."""
@@ -81,6 +91,7 @@ class Settings:
     ai_provider: str
     openai: dict
     redis_url: str
+    jobs: dict
 
     def as_flask_config(self) -> dict:
         """The Flask config mapping for these settings."""
@@ -101,6 +112,7 @@ class Settings:
             "AI_PROVIDER": self.ai_provider,
             **self.openai,
             "REDIS_URL": self.redis_url,
+            **self.jobs,
             "TESTING": self.env == "testing",
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -147,4 +159,5 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
         openai={name: env[name] for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_TIMEOUT")
                 if env.get(name)},
         redis_url=env.get("REDIS_URL", ""),
+        jobs=_job_settings(env, name),
     )
