@@ -138,3 +138,11 @@ def ensure_in_process(app: Flask) -> None:
     with _IN_PROCESS_LOCK:
         if key not in _IN_PROCESS:
             _IN_PROCESS[key] = start_thread(app)
+
+
+def stop_in_process(app: Flask) -> None:
+    """Stop this process's scheduler thread for `app`, if one runs."""
+    with _IN_PROCESS_LOCK:
+        stop = _IN_PROCESS.pop((id(app), os.getpid()), None)
+    if stop is not None:
+        stop.set()
