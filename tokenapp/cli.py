@@ -99,7 +99,7 @@ def stripe_replay_command(event_id: str):
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
-              help="Also run a scheduler thread (safe on every worker: each period is claimed once).")
+              help="Also run a scheduler (safe on every worker: each period is claimed once).")
 @with_appcontext
 def worker_command(burst: bool, scheduler: bool):
     """Start one job worker taking jobs from Redis (REDIS_URL)."""

@@ -9,7 +9,7 @@ changes nothing the first run did not. One module per purpose:
 - `tasks`: the periodic job functions.
 - `schedule`: the list of periodic jobs and the scheduler that claims each
   period once across all machines before queueing its job.
-- `worker`: `flask worker`, one RQ worker (plus a scheduler thread).
+- `worker`: `flask worker`, one RQ worker (plus a scheduler in a child process).
 """
 
 from .queue import QueueUnavailable, enqueue

@@ -107,9 +107,14 @@ class Scheduler:
             db.session.remove()
         return queued
 
-    def run(self, stop: threading.Event) -> None:
-        """Tick each second until `stop` is set; a failed tick is logged and the next one tries again."""
+    def run(self, stop: threading.Event, parent_pid: int | None = None) -> None:
+        """Tick each second until `stop` is set, or until the process `parent_pid` is gone.
+
+        A failed tick is logged and the next one tries again.
+        """
         while not stop.wait(TICK_SECONDS):
+            if parent_pid is not None and os.getppid() != parent_pid:
+                return
             try:
                 self.tick()
             except Exception:  # noqa: BLE001 - the scheduler must outlive a database or Redis outage

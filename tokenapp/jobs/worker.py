@@ -1,11 +1,17 @@
-"""`flask worker`: one RQ worker taking jobs from Redis, with a scheduler thread beside it.
+"""`flask worker`: one RQ worker taking jobs from Redis, with a scheduler process beside it.
 
 RQ forks a work horse per job, so a job that hangs, even inside C code, is
 killed at its timeout and cannot take the worker with it. The horse runs the
 job in an app context of its own, on database connections of its own.
+
+The scheduler runs in a child process forked before the worker starts, not on
+a thread: forking a horse while another thread holds a lock (an import, a
+connection pool) can leave the horse waiting on that lock for ever.
 """
 
 import logging
+import os
+import threading
 
 from flask import Flask
 from rq import Worker
@@ -32,12 +38,23 @@ class AppWorker(Worker):
 
 def run(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> bool:
     """Work jobs until stopped (or, with `burst`, until the queue is empty); True if any job ran."""
+    if with_scheduler:
+        _fork_scheduler(app)
     worker = AppWorker([rq_queue(app)], connection=redis_connection(app),
                        job_monitoring_interval=JOB_MONITORING_INTERVAL)
     worker.app = app
-    stop = schedule.start_thread(app) if with_scheduler else None
+    return worker.work(burst=burst, logging_level=logging.getLevelName(app.logger.getEffectiveLevel()))
+
+
+def _fork_scheduler(app: Flask) -> int:
+    """Run a scheduler in a child process, which stops within a second of this process ending."""
+    parent = os.getpid()
+    child = os.fork()
+    if child:
+        return child
     try:
-        return worker.work(burst=burst, logging_level=logging.getLevelName(app.logger.getEffectiveLevel()))
+        with app.app_context():
+            db.engine.dispose(close=False)
+        schedule.Scheduler(app).run(threading.Event(), parent_pid=parent)
     finally:
-        if stop is not None:
-            stop.set()
+        os._exit(0)
