@@ -19,6 +19,7 @@ from rq import Queue
 from .context import run_in_app
 
 QUEUE_NAME = "tokenapp"
+FINISHED_JOB_TTL_SECONDS = 60  # long enough for `rq info` and the bench to read its timings
 FAILED_JOB_TTL_SECONDS = 7 * 24 * 3600
 
 
@@ -73,7 +74,7 @@ def rq_queue(app: Flask) -> Queue:
 def _enqueue_on_redis(app: Flask, func: Callable, args: tuple) -> str:
     try:
         job = rq_queue(app).enqueue(func, args=args, job_timeout=app.config["JOB_TIMEOUT_SECONDS"],
-                                    result_ttl=0, failure_ttl=FAILED_JOB_TTL_SECONDS)
+                                    result_ttl=FINISHED_JOB_TTL_SECONDS, failure_ttl=FAILED_JOB_TTL_SECONDS)
     except RedisError as error:
         raise QueueUnavailable(str(error)) from error
     return job.id

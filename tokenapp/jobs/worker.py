@@ -9,6 +9,7 @@ a thread: forking a horse while another thread holds a lock (an import, a
 connection pool) can leave the horse waiting on that lock for ever.
 """
 
+import importlib
 import logging
 import os
 import threading
@@ -22,6 +23,8 @@ from .context import job_context
 from .queue import redis_connection, rq_queue
 
 JOB_MONITORING_INTERVAL = 5
+# Imported once in the worker, so each forked horse starts with them loaded.
+PRELOAD = ("tokenapp.ai.engine", "tokenapp.ai.providers")
 
 
 class AppWorker(Worker):
@@ -38,6 +41,8 @@ class AppWorker(Worker):
 
 def run(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> bool:
     """Work jobs until stopped (or, with `burst`, until the queue is empty); True if any job ran."""
+    for module in PRELOAD:
+        importlib.import_module(module)
     if with_scheduler:
         _fork_scheduler(app)
     worker = AppWorker([rq_queue(app)], connection=redis_connection(app),
