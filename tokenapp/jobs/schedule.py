@@ -121,15 +121,15 @@ class Scheduler:
                 log.exception("scheduler %s: tick failed", self.name)
 
 
-def start_thread(app: Flask) -> threading.Event:
+def start_thread(app: Flask) -> tuple[threading.Event, threading.Thread]:
     """Run a scheduler on a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
-    scheduler = Scheduler(app)
-    threading.Thread(target=scheduler.run, args=(stop,), name="scheduler", daemon=True).start()
-    return stop
+    thread = threading.Thread(target=Scheduler(app).run, args=(stop,), name="scheduler", daemon=True)
+    thread.start()
+    return stop, thread
 
 
-_IN_PROCESS: dict[tuple[int, int], threading.Event] = {}
+_IN_PROCESS: dict[tuple[int, int], tuple[threading.Event, threading.Thread]] = {}
 _IN_PROCESS_LOCK = threading.Lock()
 
 
@@ -146,8 +146,10 @@ def ensure_in_process(app: Flask) -> None:
 
 
 def stop_in_process(app: Flask) -> None:
-    """Stop this process's scheduler thread for `app`, if one runs."""
+    """Stop this process's scheduler thread for `app`, if one runs, and wait for it."""
     with _IN_PROCESS_LOCK:
-        stop = _IN_PROCESS.pop((id(app), os.getpid()), None)
-    if stop is not None:
+        running = _IN_PROCESS.pop((id(app), os.getpid()), None)
+    if running is not None:
+        stop, thread = running
         stop.set()
+        thread.join()

@@ -193,16 +193,21 @@ def _succeed(run_id: str, claim: str, output: dict, provider: str) -> None:
     run = db.session.get(FeatureRun, run_id)
     try:
         with write_transaction():
+            charges.consume_charge(run.charge_id, run.user_id, run.feature_key)  # the charge row first, as everywhere
             if not _settle(run_id, claim, status="succeeded", output=output, provider=provider):
-                current_app.logger.warning("run %s: job %s lost its claim; result dropped", run_id, current_job_id())
-                return
-            charges.consume_charge(run.charge_id, run.user_id, run.feature_key)
+                raise _LostClaim
             _keep(run)
+    except _LostClaim:
+        current_app.logger.warning("run %s: job %s lost its claim; result dropped", run_id, current_job_id())
     except ChargeNotUsable:
         current_app.logger.warning("run %s: charge %s no longer usable; failing the run", run_id, run.charge_id)
         _fail(run_id, claim, TOO_SLOW)
     else:
         current_app.logger.info("run %s: succeeded in job %s", run_id, current_job_id())
+
+
+class _LostClaim(Exception):
+    """This job's claim on the run was taken over: roll back and change nothing."""
 
 
 def _keep(run: FeatureRun) -> None:
@@ -213,16 +218,18 @@ def _keep(run: FeatureRun) -> None:
 
 
 def _fail(run_id: str, claim: str, message: str) -> None:
-    """Mark the run failed and refund its charge, in one transaction, if this claim still holds it."""
+    """Refund the run's charge and mark the run failed, in one transaction, if this claim still holds it."""
     db.session.rollback()
     run = db.session.get(FeatureRun, run_id)
     if not message.endswith("refunded."):
         message = f"{message} Your tokens were refunded."
-    with write_transaction():
-        if not _settle(run_id, claim, status="failed", error=message[:2000]):
-            current_app.logger.warning("run %s: job %s lost its claim; failure dropped", run_id, current_job_id())
-            return
-        charges.refund_charge(run.charge_id, run.user_id, note=f"Refund: {run.feature_key} run failed")
+    try:
+        with write_transaction():
+            charges.refund_charge(run.charge_id, run.user_id, note=f"Refund: {run.feature_key} run failed")
+            if not _settle(run_id, claim, status="failed", error=message[:2000]):
+                raise _LostClaim
+    except _LostClaim:
+        current_app.logger.warning("run %s: job %s lost its claim; failure dropped", run_id, current_job_id())
 
 
 def requeue_abandoned(limit: int = RECOVERY_BATCH) -> list[str]:
@@ -256,16 +263,19 @@ def _requeue(run_id: str, now) -> bool:
 
 
 def _give_up(run_id: str, now) -> None:
-    with write_transaction():
-        charge_id = db.session.execute(
-            _abandoned(run_id, now).values(status="failed", claim=None, lease_expires_at=None, finished_at=utcnow(),
-                                           error=INTERRUPTED).returning(FeatureRun.charge_id),
-            execution_options=NO_SYNC,
-        ).scalar()
-        if charge_id is not None:
-            charges.refund_charge(charge_id, note="Refund: run interrupted")
-    if charge_id is not None:
-        current_app.logger.error("run %s: gave up after %d attempts; refunded", run_id, MAX_ATTEMPTS)
+    charge_id = db.session.execute(select(FeatureRun.charge_id).where(FeatureRun.id == run_id)).scalar()
+    try:
+        with write_transaction():
+            charges.refund_charge(charge_id, note="Refund: run interrupted")  # the charge row first
+            if db.session.execute(
+                _abandoned(run_id, now).values(status="failed", claim=None, lease_expires_at=None,
+                                               finished_at=utcnow(), error=INTERRUPTED),
+                execution_options=NO_SYNC,
+            ).rowcount != 1:
+                raise _LostClaim
+    except _LostClaim:
+        return
+    current_app.logger.error("run %s: gave up after %d attempts; refunded", run_id, MAX_ATTEMPTS)
 
 
 def fail_refunded(limit: int = 500) -> int:
