@@ -214,9 +214,9 @@ def test_openai_provider_runs_the_prompt_file_and_refunds_on_outage(app, client,
 def test_a_run_interrupted_by_a_crash_is_refunded_and_shown_failed(app, client, rich):
     from datetime import timedelta
 
+    from tokenapp.jobs import tasks
     from tokenapp.models import FeatureRun, TokenCharge
     from tokenapp.models._types import utcnow
-    from tokenapp.services import charges
 
     charge = rich.deduct("skills_gap").get_json()["charge_id"]
     with app.app_context():
@@ -225,7 +225,7 @@ def test_a_run_interrupted_by_a_crash_is_refunded_and_shown_failed(app, client, 
         db.session.execute(db.update(TokenCharge).where(TokenCharge.id == charge)
                            .values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-        assert charges.release_stale_charges() == 1
+        assert tasks.sweep_stale_charges() == 1
     body = rich.get("/api/features/runs/run_crashed").get_json()
     assert body["status"] == "failed" and "refunded" in body["error"]
     assert rich.balance() == 510

@@ -126,7 +126,7 @@ def test_unlimited_accounts_record_zero_amount_spends(uid, audit):
     audit()
 
 
-def test_stale_charges_are_refunded_on_balance_read(app, uid, audit):
+def test_stale_charges_are_refunded_once_released(app, uid, audit):
     result = charges.charge(uid, "cover_letter")
     assert ledger.balance_of(uid).balance == 0
     later = utcnow() + timedelta(seconds=app.config["CHARGE_TTL_SECONDS"] + 1)
@@ -138,13 +138,16 @@ def test_stale_charges_are_refunded_on_balance_read(app, uid, audit):
     audit()
 
 
-def test_balance_read_releases_expired_charges(uid):
+def test_the_sweep_job_releases_expired_charges_and_a_balance_read_does_not(uid):
+    from tokenapp.jobs import tasks
     from tokenapp.models import TokenCharge
 
     result = charges.charge(uid, "cover_letter")
     db.session.execute(db.update(TokenCharge).where(TokenCharge.id == result.charge_id)
                        .values(expires_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
+    assert ledger.balance_of(uid).balance == 0
+    assert tasks.sweep_stale_charges() == 1
     assert ledger.balance_of(uid).balance == 10
 
 

@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     register_errorhandlers(app)
     register_security(app)
     register_commands(app)
+    register_jobs(app)
     return app
 
 
@@ -46,6 +47,7 @@ def register_extensions(app: Flask) -> None:
     from .api import reject_anonymous
     from .auth.session import configure_login
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     app.before_request(reject_anonymous)
@@ -104,6 +106,13 @@ def register_commands(app: Flask) -> None:
     from .cli import register
 
     register(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """Without Redis, run the periodic jobs on a timer thread, started by the first request."""
+    from .jobs.schedule import ensure_in_process
+
+    app.before_request(lambda: ensure_in_process(app))
 
 
 def configure_logger(app: Flask) -> None:

@@ -4,9 +4,10 @@ import sys
 
 import click
 import stripe
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .jobs import worker as job_worker
 from .services import accounts, audit, catalog, charges, ledger, passwords, stripe_setup, webhooks
 from .services.errors import DomainError
 
@@ -97,10 +98,24 @@ def stripe_replay_command(event_id: str):
     click.echo(f"replayed {event_id}: processed")
 
 
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="Also run a scheduler (safe on every worker: each period is claimed once).")
+@with_appcontext
+def worker_command(burst: bool, scheduler: bool):
+    """Start one job worker taking jobs from Redis (REDIS_URL)."""
+    app = current_app._get_current_object()
+    if not app.config["REDIS_URL"]:
+        raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside the app process "
+                                   "and there is nothing for a worker to do")
+    job_worker.run(app, burst=burst, with_scheduler=scheduler)
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     from .dev_server import serve_command, standin_command
 
     for command in (seed_command, create_admin_command, tokens_cli, stripe_setup_command, stripe_replay_command,
-                    serve_command, standin_command):
+                    serve_command, standin_command, worker_command):
         app.cli.add_command(command)

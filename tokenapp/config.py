@@ -93,6 +93,16 @@ def _stripe_settings(env: dict, production: bool, instance_path: str) -> dict:
     }
 
 
+def _job_settings(env: dict, name: str) -> dict:
+    """Background job tuning; the defaults suit production."""
+    return {
+        "RUN_LEASE_SECONDS": _int_setting(env, "RUN_LEASE_SECONDS", 60, minimum=1),
+        "JOB_TIMEOUT_SECONDS": _int_setting(env, "JOB_TIMEOUT_SECONDS", 300, minimum=1),
+        "JOB_PERIOD_SECONDS": _int_setting(env, "JOB_PERIOD_SECONDS", 0),
+        "SCHEDULER_IN_PROCESS": name != "testing",
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated settings, turned into Flask config keys by `as_flask_config`."""
@@ -113,6 +123,7 @@ class Settings:
     openai: dict
     redis_url: str
     rate_limits: bool
+    jobs: dict
 
     def as_flask_config(self) -> dict:
         """The Flask config mapping for these settings."""
@@ -134,6 +145,7 @@ class Settings:
             **self.openai,
             "REDIS_URL": self.redis_url,
             "RATELIMIT_ENABLED": self.rate_limits,
+            **self.jobs,
             "TESTING": self.env == "testing",
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -178,4 +190,5 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
                 if env.get(name)},
         redis_url=env.get("REDIS_URL", ""),
         rate_limits=rate_limits,
+        jobs=_job_settings(env, name),
     )

@@ -76,6 +76,15 @@ def write_transaction() -> Iterator[Session]:
         session.info.pop(WRITE_OPTION, None)
 
 
+def engine_options(config: dict) -> dict:
+    """The pool's options: every pooled connection is checked before use (`pool_pre_ping`),
+    so a database restart costs no request; PostgreSQL connects with a timeout."""
+    options = {"pool_pre_ping": True, **config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+    return options
+
+
 def is_unique_violation(error: IntegrityError) -> bool:
     """True when an IntegrityError came from a UNIQUE constraint."""
     code = getattr(error.orig, "sqlstate", None)

@@ -1,9 +1,9 @@
 """The landing page and the values every template sees."""
 
-from flask import current_app, render_template
+from flask import current_app, jsonify, render_template
 from flask_login import current_user
 
-from ..services import catalog, ledger
+from ..services import catalog, ledger, readiness
 from . import bp
 
 
@@ -27,3 +27,10 @@ def index():
 def healthz():
     """Liveness for load balancers: answers without touching the database."""
     return {"ok": True}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness for load balancers: 200 when the database, Redis (if set) and the job queue answer, else 503."""
+    report = readiness.check(current_app)
+    return jsonify(report.as_dict()), 200 if report.ready else 503

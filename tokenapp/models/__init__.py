@@ -1,6 +1,7 @@
 """The database models; import from here."""
 
 from .catalog import AIFeature, TokenPackage
+from .jobs import PeriodicJobClaim
 from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
 from .runs import FeatureRun, Resume
 from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
@@ -9,6 +10,7 @@ from .user import User, UserSession
 __all__ = [
     "AIFeature",
     "FeatureRun",
+    "PeriodicJobClaim",
     "Resume",
     "Referral",
     "StripeEvent",

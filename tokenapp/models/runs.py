@@ -16,6 +16,7 @@ class FeatureRun(db.Model):
     __table_args__ = (
         Index("ix_feature_runs_user_id_feature_key_created_at", "user_id", "feature_key", "created_at"),
         Index("ix_feature_runs_status_created_at", "status", "created_at"),
+        Index("ix_feature_runs_status_lease_expires_at", "status", "lease_expires_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -29,6 +30,12 @@ class FeatureRun(db.Model):
     provider: Mapped[str] = mapped_column(String(40), default="local")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The job that works on the run holds a lease on it: `claim` is its token,
+    # renewed until `lease_expires_at`; past that, the recovery job queues it again.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claim: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Resume(db.Model):

@@ -109,7 +109,7 @@ def repay_debt(user_id: int, balance: int, debt: int) -> int:
 
 
 def current_balance(user_id: int) -> int:
-    """The balance as stored, without releasing stale charges."""
+    """The balance as stored."""
     balance = db.session.execute(select(TokenAccount.balance).where(TokenAccount.user_id == user_id)).scalar()
     return balance or 0
 
@@ -180,10 +180,7 @@ def give_back(user_id: int, tokens: int, note: str) -> None:
 
 
 def balance_of(user_id: int) -> BalanceView:
-    """The owner's balance, after refunding any of their stale charges."""
-    from .charges import release_stale_charges
-
-    release_stale_charges(user_id)
+    """The owner's balance: one indexed read (the sweep job, not a read, refunds stale charges)."""
     row = db.session.execute(
         select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt).where(TokenAccount.user_id == user_id)
     ).first()

@@ -1,38 +1,50 @@
 """Feature runs: a held charge buys exactly one run, which consumes it or refunds it.
 
-A run is queued in the request and executed on a small thread pool in the
-same process, so the request answers at once and a slow AI call never ties up
-a web worker. The run row's unique `charge_id` means one charge can pay for
-one run only. Success consumes the charge in the same transaction that stores
-the output; any failure refunds it. A process that dies mid-run leaves the
-charge held, and the stale-charge sweep refunds it after its time limit.
+The run row is the truth; the job queue only carries its id. `start` stores
+the run and queues `execute(run_id)` (on RQ workers with REDIS_URL, else on a
+thread pool in this process), so the request answers at once.
+
+A job *claims* a queued run with one conditional UPDATE that gives it a fresh
+claim token and a lease, renewed while the run works. Every later write of
+that job is conditional on its token, so a job that lost its lease (its
+worker killed, paused or cut off) can change nothing. Success consumes the
+charge in the transaction that stores the output; failure refunds it in the
+transaction that marks the run failed. The run row's unique `charge_id` means
+one charge pays for one run only.
+
+No run stays queued or running forever: the recovery job queues again a run
+whose lease ran out (up to MAX_ATTEMPTS claims, then it fails and refunds),
+and the stale-charge sweep fails the runs whose charge it refunded.
 """
 
+import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..database import write_transaction
 from ..extensions import db
+from ..jobs import QueueUnavailable, enqueue
+from ..jobs.context import current_job_id
 from ..models import FeatureRun, Resume, TokenCharge
 from ..models._types import utcnow
 from ..models.ledger import ChargeStatus
 from . import ai_runner, charges
 from .errors import ChargeNotUsable, NotFound
+from .ledger import NO_SYNC
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-
-
-def _pool(app: Flask) -> ThreadPoolExecutor:
-    """One pool per app in this process (created lazily, so after a gunicorn fork)."""
-    pool = _POOLS.get(id(app))
-    if pool is None:
-        pool = _POOLS[id(app)] = ThreadPoolExecutor(app.config.get("FEATURE_RUN_THREADS", 4),
-                                                     thread_name_prefix="feature-run")
-    return pool
+MAX_ATTEMPTS = 3
+ACTIVE = ("queued", "running")
+RECOVERY_BATCH = 100
+INTERRUPTED = "The run was interrupted and did not finish. Your tokens were refunded."
+TOO_SLOW = "The run took longer than the charge's time limit, so its tokens were refunded."
 
 
 def start(user_id: int, feature_key: str, charge_id: str, inputs: dict) -> FeatureRun:
@@ -45,16 +57,31 @@ def start(user_id: int, feature_key: str, charge_id: str, inputs: dict) -> Featu
         if usable is None:
             raise ChargeNotUsable("This charge cannot pay for a run: it is used, expired, or not yours.")
         run = FeatureRun(id="run_" + secrets.token_hex(12), user_id=user_id, feature_key=feature_key,
-                         charge_id=charge_id, status="queued", inputs=inputs, created_at=utcnow())
+                         charge_id=charge_id, status="queued", inputs=inputs, created_at=utcnow(),
+                         attempts=0, lease_expires_at=_queued_deadline())
         db.session.add(run)
         try:
             db.session.flush()
         except IntegrityError:
             raise ChargeNotUsable("This charge already paid for a run.") from None
         run_id = run.id
-    app = current_app._get_current_object()
-    _pool(app).submit(_execute, app, run_id)
+    _queue(run_id)
     return owned_run(user_id, run_id)
+
+
+def _queued_deadline():
+    """A queued run not started by then is queued again: half its charge's lifetime."""
+    return utcnow() + timedelta(seconds=max(current_app.config["CHARGE_TTL_SECONDS"] // 2, 1))
+
+
+def _queue(run_id: str) -> None:
+    try:
+        job_id = enqueue(execute, run_id)
+    except QueueUnavailable as error:
+        current_app.logger.error("run %s: could not be queued (%s); the recovery job will queue it again",
+                                 run_id, error)
+        return
+    current_app.logger.info("run %s: queued as job %s", run_id, job_id)
 
 
 def run_for_charge(user_id: int, charge_id: str) -> FeatureRun | None:
@@ -69,15 +96,7 @@ def owned_run(user_id: int, run_id: str) -> FeatureRun:
                              .execution_options(populate_existing=True)).scalar()
     if run is None:
         raise NotFound("No such run.")
-    if run.status in ("queued", "running") and _charge_status(run.charge_id) == ChargeStatus.REFUNDED.value:
-        _mark(run.id, status="failed", finished_at=utcnow(),
-              error="The run was interrupted and did not finish. Your tokens were refunded.")
-        return owned_run(user_id, run_id)
     return run
-
-
-def _charge_status(charge_id: str) -> str | None:
-    return db.session.execute(select(TokenCharge.status).where(TokenCharge.id == charge_id)).scalar()
 
 
 def history(user_id: int, feature_key: str, limit: int = 10) -> list[FeatureRun]:
@@ -87,36 +106,108 @@ def history(user_id: int, feature_key: str, limit: int = 10) -> list[FeatureRun]
         .order_by(FeatureRun.created_at.desc()).limit(limit)).scalars())
 
 
-def _execute(app: Flask, run_id: str) -> None:
-    with app.app_context():
+def execute(run_id: str) -> None:
+    """The job: claim the run, produce its output and settle its charge; a no-op unless claimable."""
+    claim = _claim(run_id)
+    if claim is None:
+        current_app.logger.info("run %s: job %s found nothing to do", run_id, current_job_id())
+        return
+    with _lease_kept(run_id, claim):
         try:
-            _mark(run_id, status="running")
             run = db.session.get(FeatureRun, run_id)
             output, provider = ai_runner.generate(run.feature_key, dict(run.inputs))
         except Exception as error:  # noqa: BLE001 - every failure refunds and is shown to the user
-            _fail(run_id, error)
+            current_app.logger.warning("run %s: job %s failed: %s", run_id, current_job_id(), type(error).__name__)
+            _fail(run_id, claim, getattr(error, "message", None) or "The AI run failed.")
         else:
-            _succeed(run_id, output, provider)
-        finally:
-            db.session.remove()
+            _succeed(run_id, claim, output, provider)
 
 
-def _mark(run_id: str, **values) -> None:
+def _claim(run_id: str) -> str | None:
+    """Take a queued run whose charge can still pay; the claim token, or None."""
+    token = secrets.token_hex(16)
+    now = utcnow()
+    payable = select(TokenCharge.id).where(TokenCharge.status == ChargeStatus.HELD.value, TokenCharge.expires_at > now)
     with write_transaction():
-        db.session.execute(update(FeatureRun).where(FeatureRun.id == run_id).values(**values))
+        claimed = db.session.execute(
+            update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.status == "queued",
+                                     FeatureRun.charge_id.in_(payable))
+            .values(status="running", claim=token, claimed_by=_worker_name(), attempts=FeatureRun.attempts + 1,
+                    lease_expires_at=now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"])),
+            execution_options=NO_SYNC,
+        ).rowcount
+    return token if claimed == 1 else None
 
 
-def _succeed(run_id: str, output: dict, provider: str) -> None:
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+@contextmanager
+def _lease_kept(run_id: str, claim: str) -> Iterator[None]:
+    """Renew the run's lease on a side thread while the block runs."""
+    app = current_app._get_current_object()
+    seconds = app.config["RUN_LEASE_SECONDS"]
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(seconds / 3):
+            with app.app_context():
+                try:
+                    held = _renew_lease(run_id, claim, seconds)
+                except SQLAlchemyError as error:
+                    app.logger.warning("run %s: lease not renewed: %s", run_id, type(error).__name__)
+                    continue
+                finally:
+                    db.session.remove()
+            if not held:
+                app.logger.warning("run %s: lease lost; this attempt's result will be dropped", run_id)
+                return
+
+    renewer = threading.Thread(target=renew, name=f"lease-{run_id}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+
+
+def _renew_lease(run_id: str, claim: str, seconds: int) -> bool:
+    with write_transaction():
+        return db.session.execute(
+            update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim, FeatureRun.status == "running")
+            .values(lease_expires_at=utcnow() + timedelta(seconds=seconds)), execution_options=NO_SYNC,
+        ).rowcount == 1
+
+
+def _settle(run_id: str, claim: str, **values) -> bool:
+    """Finish the run if this claim still holds it; inside the caller's transaction."""
+    return db.session.execute(
+        update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim, FeatureRun.status == "running")
+        .values(finished_at=utcnow(), lease_expires_at=None, **values), execution_options=NO_SYNC,
+    ).rowcount == 1
+
+
+def _succeed(run_id: str, claim: str, output: dict, provider: str) -> None:
     run = db.session.get(FeatureRun, run_id)
     try:
         with write_transaction():
-            charges.consume_charge(run.charge_id, run.user_id, run.feature_key)
+            charges.consume_charge(run.charge_id, run.user_id, run.feature_key)  # the charge row first, as everywhere
+            if not _settle(run_id, claim, status="succeeded", output=output, provider=provider):
+                raise _LostClaim
             _keep(run)
-            db.session.execute(update(FeatureRun).where(FeatureRun.id == run_id).values(
-                status="succeeded", output=output, provider=provider, finished_at=utcnow()))
+    except _LostClaim:
+        current_app.logger.warning("run %s: job %s lost its claim; result dropped", run_id, current_job_id())
     except ChargeNotUsable:
-        _mark(run_id, status="failed", finished_at=utcnow(),
-              error="The run took longer than the charge's time limit, so its tokens were refunded.")
+        current_app.logger.warning("run %s: charge %s no longer usable; failing the run", run_id, run.charge_id)
+        _fail(run_id, claim, TOO_SLOW)
+    else:
+        current_app.logger.info("run %s: succeeded in job %s", run_id, current_job_id())
+
+
+class _LostClaim(Exception):
+    """This job's claim on the run was taken over: roll back and change nothing."""
 
 
 def _keep(run: FeatureRun) -> None:
@@ -126,11 +217,80 @@ def _keep(run: FeatureRun) -> None:
         db.session.add(Resume(user_id=run.user_id, filename=run.inputs["filename"], parsed=parsed, created_at=utcnow()))
 
 
-def _fail(run_id: str, error: Exception) -> None:
-    current_app.logger.warning("run %s failed: %s", run_id, type(error).__name__)
+def _fail(run_id: str, claim: str, message: str) -> None:
+    """Refund the run's charge and mark the run failed, in one transaction, if this claim still holds it."""
     db.session.rollback()
     run = db.session.get(FeatureRun, run_id)
-    refunded = charges.refund_charge(run.charge_id, run.user_id, note=f"Refund: {run.feature_key} run failed")
-    message = getattr(error, "message", None) or "The AI run failed."
-    suffix = " Your tokens were refunded." if refunded else ""
-    _mark(run_id, status="failed", finished_at=utcnow(), error=f"{message}{suffix}"[:2000])
+    if not message.endswith("refunded."):
+        message = f"{message} Your tokens were refunded."
+    try:
+        with write_transaction():
+            charges.refund_charge(run.charge_id, run.user_id, note=f"Refund: {run.feature_key} run failed")
+            if not _settle(run_id, claim, status="failed", error=message[:2000]):
+                raise _LostClaim
+    except _LostClaim:
+        current_app.logger.warning("run %s: job %s lost its claim; failure dropped", run_id, current_job_id())
+
+
+def requeue_abandoned(limit: int = RECOVERY_BATCH) -> list[str]:
+    """Queue again the runs whose lease ran out; fail and refund those out of attempts. The ids queued."""
+    now = utcnow()
+    expired = db.session.execute(select(FeatureRun.id, FeatureRun.attempts).where(
+        FeatureRun.status.in_(ACTIVE), FeatureRun.lease_expires_at < now).limit(limit)).all()
+    db.session.rollback()
+    requeued = []
+    for run_id, attempts in expired:
+        if attempts >= MAX_ATTEMPTS:
+            _give_up(run_id, now)
+        elif _requeue(run_id, now):
+            current_app.logger.warning("run %s: lease expired after attempt %d; queueing it again", run_id, attempts)
+            _queue(run_id)
+            requeued.append(run_id)
+    return requeued
+
+
+def _abandoned(run_id: str, now):
+    return update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.status.in_(ACTIVE),
+                                    FeatureRun.lease_expires_at < now)
+
+
+def _requeue(run_id: str, now) -> bool:
+    with write_transaction():
+        return db.session.execute(
+            _abandoned(run_id, now).values(status="queued", claim=None, lease_expires_at=_queued_deadline()),
+            execution_options=NO_SYNC,
+        ).rowcount == 1
+
+
+def _give_up(run_id: str, now) -> None:
+    charge_id = db.session.execute(select(FeatureRun.charge_id).where(FeatureRun.id == run_id)).scalar()
+    try:
+        with write_transaction():
+            charges.refund_charge(charge_id, note="Refund: run interrupted")  # the charge row first
+            if db.session.execute(
+                _abandoned(run_id, now).values(status="failed", claim=None, lease_expires_at=None,
+                                               finished_at=utcnow(), error=INTERRUPTED),
+                execution_options=NO_SYNC,
+            ).rowcount != 1:
+                raise _LostClaim
+    except _LostClaim:
+        return
+    current_app.logger.error("run %s: gave up after %d attempts; refunded", run_id, MAX_ATTEMPTS)
+
+
+def fail_refunded(limit: int = 500) -> int:
+    """Mark failed the queued or running runs whose charge was refunded (the sweep's); how many."""
+    refunded = select(TokenCharge.id).where(TokenCharge.status == ChargeStatus.REFUNDED.value)
+    run_ids = db.session.execute(select(FeatureRun.id).where(
+        FeatureRun.status.in_(ACTIVE), FeatureRun.charge_id.in_(refunded)).limit(limit)).scalars().all()
+    if not run_ids:
+        return 0
+    with write_transaction():
+        failed = db.session.execute(
+            update(FeatureRun).where(FeatureRun.id.in_(run_ids), FeatureRun.status.in_(ACTIVE))
+            .values(status="failed", claim=None, lease_expires_at=None, finished_at=utcnow(), error=INTERRUPTED),
+            execution_options=NO_SYNC,
+        ).rowcount
+    for run_id in run_ids:
+        current_app.logger.warning("run %s: its charge was refunded before it finished; marked failed", run_id)
+    return failed

@@ -1,0 +1,14 @@
+# One image for the app server and the job worker; the command picks the role.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 FLASK_APP=tokenapp
+WORKDIR /app
+
+COPY pyproject.toml ./
+COPY tokenapp ./tokenapp
+COPY wsgi.py gunicorn.conf.py ./
+RUN pip install . && useradd --create-home tokenapp && mkdir -p instance && chown tokenapp instance
+USER tokenapp
+
+EXPOSE 8000
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
