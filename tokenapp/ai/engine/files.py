@@ -6,9 +6,10 @@ import warnings
 import zipfile
 
 from .errors import ResumeFileError
+from .limits import MAX_RESUME_CHARS
 
 MAX_PAGES = 20
-MAX_CHARS = 60_000  # about 25 pages of text: longer is not a resume, and it would bloat storage
+MAX_CHARS = MAX_RESUME_CHARS  # longer is not a resume, and it would bloat storage
 MAX_UNPACKED = 50 * 1024 * 1024
 ALLOWED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt"}
 _SIGNATURES = (
