@@ -81,6 +81,8 @@ class Settings:
     ai_provider: str
     openai: dict
     redis_url: str
+    resume_parse_seconds: int = 5
+    resume_parse_memory_mb: int = 512
 
     def as_flask_config(self) -> dict:
         """The Flask config mapping for these settings."""
@@ -101,6 +103,8 @@ class Settings:
             "AI_PROVIDER": self.ai_provider,
             **self.openai,
             "REDIS_URL": self.redis_url,
+            "RESUME_PARSE_SECONDS": self.resume_parse_seconds,
+            "RESUME_PARSE_MEMORY_MB": self.resume_parse_memory_mb,
             "TESTING": self.env == "testing",
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -147,4 +151,6 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
         openai={name: env[name] for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_TIMEOUT")
                 if env.get(name)},
         redis_url=env.get("REDIS_URL", ""),
+        resume_parse_seconds=_int_setting(env, "RESUME_PARSE_SECONDS", 5, minimum=1),
+        resume_parse_memory_mb=_int_setting(env, "RESUME_PARSE_MEMORY_MB", 512, minimum=128),
     )

@@ -3,6 +3,7 @@
 from .catalog import AIFeature, TokenPackage
 from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
 from .runs import FeatureRun, Resume
+from .uploads import ResumeUpload
 from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
 from .user import User
 
@@ -10,6 +11,7 @@ __all__ = [
     "AIFeature",
     "FeatureRun",
     "Resume",
+    "ResumeUpload",
     "Referral",
     "StripeEvent",
     "Subscription",

@@ -111,7 +111,7 @@ def _succeed(run_id: str, output: dict, provider: str) -> None:
     try:
         with write_transaction():
             charges.consume_charge(run.charge_id, run.user_id, run.feature_key)
-            _keep(run)
+            _keep(run, output)
             db.session.execute(update(FeatureRun).where(FeatureRun.id == run_id).values(
                 status="succeeded", output=output, provider=provider, finished_at=utcnow()))
     except ChargeNotUsable:
@@ -119,10 +119,10 @@ def _succeed(run_id: str, output: dict, provider: str) -> None:
               error="The run took longer than the charge's time limit, so its tokens were refunded.")
 
 
-def _keep(run: FeatureRun) -> None:
+def _keep(run: FeatureRun, output: dict) -> None:
     """What a successful run leaves behind besides its output: a parsed resume is saved."""
     if run.feature_key == "resume_parsing":
-        parsed = run.inputs["prepared_output"]["data"]["resume"]
+        parsed = output["data"]["resume"]
         db.session.add(Resume(user_id=run.user_id, filename=run.inputs["filename"], parsed=parsed, created_at=utcnow()))
 
 
