@@ -18,11 +18,14 @@ from .limits import MAX_RESUME_CHARS
 MAX_PAGES = 20
 MAX_CHARS = MAX_RESUME_CHARS  # longer is not a resume, and it would bloat storage
 MAX_UNPACKED = 30 * 1024 * 1024  # every part of a Word file together, as its archive declares them
-MAX_DOCUMENT_XML = 10 * 1024 * 1024  # the body of a Word file; a long resume is well under 1 MB
+MAX_DOCUMENT_XML = 5 * 1024 * 1024  # the body of a Word file; a long resume is well under 1 MB
 MAX_ZIP_ENTRIES = 500  # a Word file has a few dozen parts
 MAX_TABLE_ROWS = 500
 MAX_PDF_STREAM = 20 * 1024 * 1024  # decompressed bytes of one PDF stream
 MAX_PDF_PAGE_TREE = 10_000  # page-tree entries read (the first MAX_PAGES pages are used)
+MAX_PDF_CONTENT = 1_500_000  # decoded page-content bytes read in all (text extraction runs ~1 MB/s)
+MAX_PDF_OPERATIONS = 300_000  # operands and operators parsed per content stream
+MAX_PDF_FORMS = 200  # embedded forms drawn per page
 ALLOWED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt"}
 _SIGNATURES = (
     (b"%PDF-", "a PDF"), (b"PK\x03\x04", "a ZIP archive"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
@@ -106,15 +109,20 @@ def _pdf_limits():
               "jbig2_maximum_output_length": MAX_PDF_STREAM, "image_maximum_buffer_size": MAX_PDF_STREAM,
               "array_based_stream_maximum_output_length": MAX_PDF_STREAM,
               "maximum_declared_stream_length": MAX_PDF_STREAM, "page_tree_maximum_entries": MAX_PDF_PAGE_TREE,
-              "page_tree_maximum_page_entries": MAX_PDF_PAGE_TREE * 10}
+              "page_tree_maximum_page_entries": MAX_PDF_PAGE_TREE * 10,
+              "stream_parsing_work_maximum_count": MAX_PDF_OPERATIONS,
+              "stream_decoding_work_maximum_length": MAX_PDF_STREAM * 2,
+              "xform_maximum_invocations_per_extraction": MAX_PDF_FORMS}
     known = set(getattr(pypdf.Configuration, "__dataclass_fields__", {}))
     with apply(**{name: value for name, value in wanted.items() if name in known}):
         yield
 
 
 def pdf_text(data: bytes) -> tuple[str, dict]:
-    """Text of the first MAX_PAGES pages of a PDF (at most MAX_CHARS characters) and {type, pages}."""
+    """Text of the first MAX_PAGES pages of a PDF (at most MAX_CHARS characters, from at most MAX_PDF_CONTENT
+    bytes of page content) and {type, pages}."""
     from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError
 
     try:
         with warnings.catch_warnings(), _pdf_limits():
@@ -125,15 +133,22 @@ def pdf_text(data: bytes) -> tuple[str, dict]:
                                       "This PDF is password-protected. Remove the password and upload it again.")
             pages = reader.pages
             count = len(pages)
-            texts, size = [], 0
+            texts, size, budget = [], 0, MAX_PDF_CONTENT
             for index in range(min(count, MAX_PAGES)):
+                contents = pages[index].get_contents()
+                weight = len(contents.get_data()) if contents is not None else 0
+                if weight > budget:
+                    if not texts:
+                        raise too_complex("PDF")
+                    break  # later pages are cut, like text past MAX_CHARS
+                budget -= weight
                 texts.append(pages[index].extract_text() or "")
                 size += len(texts[-1])
                 if size > MAX_CHARS:
                     break
     except ResumeFileError:
         raise
-    except (MemoryError, RecursionError) as exc:
+    except (LimitReachedError, MemoryError, RecursionError) as exc:
         raise too_complex("PDF") from exc
     except Exception as exc:  # pypdf raises many types for broken files
         raise _unreadable("PDF") from exc
