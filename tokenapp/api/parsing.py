@@ -50,7 +50,8 @@ def bounded_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII and short before int(): "²".isdigit() is True, and int() of a long digit run is slow, then refused.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
         raise BadRequest(f"{name} must be a whole number from {low} to {high}.")
     return int(raw)
 
@@ -68,7 +69,7 @@ def decode_cursor(name: str = "cursor") -> int | None:
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         prefix, value = text.split(":", 1)
-        if prefix != "t" or not value.isdigit() or int(value) <= 0:
+        if prefix != "t" or not (value.isascii() and value.isdigit() and len(value) <= 18) or int(value) <= 0:
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):
