@@ -2,12 +2,16 @@
 
 The child is forked from a small fork server that has already imported the parsers, so a parse starts in
 milliseconds and never inherits the app's threads, locks or database connections. On overrun the child is
-killed; its address space is capped with RLIMIT_AS (a decompression bomb dies with MemoryError) and its CPU
-time with RLIMIT_CPU (so even an orphaned child stops on its own).
+killed; its address space is capped with RLIMIT_AS (a decompression bomb dies with MemoryError), its CPU
+time with RLIMIT_CPU (so even an orphaned child stops on its own), and it runs at a lower priority.
+
+The program's main module must be safe to import (guarded by `if __name__ == "__main__"`), as multiprocessing
+requires: gunicorn, flask, pytest and worker commands are.
 """
 
 import logging
 import multiprocessing
+import os
 import resource
 from collections.abc import Callable
 
@@ -15,6 +19,7 @@ from .engine.errors import EngineError, ResumeFileError
 from .engine.files import too_complex
 
 PRELOAD = ["tokenapp.ai.engine", "pypdf", "docx"]
+NICENESS = 10  # a parse is background work: web requests get the CPU first
 _CONTEXT = None
 
 
@@ -38,6 +43,7 @@ def _child(conn, func: Callable, argument, memory_bytes: int, cpu_seconds: int) 
     """Runs in the child: set the limits, run, send ("ok", result) or ("refused", code, message)."""
     logging.disable(logging.WARNING)  # a malformed file makes parsers warn a lot; the outcome says enough
     try:
+        os.nice(NICENESS)
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
         outcome = ("ok", func(argument))
