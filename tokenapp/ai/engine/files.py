@@ -121,8 +121,9 @@ def _pdf_limits():
 def pdf_text(data: bytes) -> tuple[str, dict]:
     """Text of the first MAX_PAGES pages of a PDF (at most MAX_CHARS characters, from at most MAX_PDF_CONTENT
     bytes of page content) and {type, pages}."""
-    from pypdf import PdfReader
-    from pypdf.errors import LimitReachedError
+    from pypdf import PdfReader, errors
+
+    limit_reached = getattr(errors, "LimitReachedError", MemoryError)  # pypdf's own bounds (older: none)
 
     try:
         with warnings.catch_warnings(), _pdf_limits():
@@ -148,7 +149,7 @@ def pdf_text(data: bytes) -> tuple[str, dict]:
                     break
     except ResumeFileError:
         raise
-    except (LimitReachedError, MemoryError, RecursionError) as exc:
+    except (limit_reached, MemoryError, RecursionError) as exc:
         raise too_complex("PDF") from exc
     except Exception as exc:  # pypdf raises many types for broken files
         raise _unreadable("PDF") from exc
