@@ -149,6 +149,7 @@ def healthz_latencies(base: str, stop: threading.Event | None, count: int | None
 
 
 def p(values: list[float], q: int) -> float:
+    """The q-th percentile."""
     return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 

@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .jobs import worker as job_worker
-from .services import accounts, audit, catalog, charges, ledger, passwords, stripe_setup, webhooks
+from .services import accounts, audit, catalog, charges, ledger, passwords, stripe_setup, uploads, webhooks
 from .services.errors import DomainError
 
 tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, audit the ledger.")
@@ -55,11 +55,13 @@ def grant_command(email: str, amount: int, reason: str):
 
 @tokens_cli.command("release-stale-charges")
 def release_stale_command():
-    """Refund every charge that no run consumed within its time limit."""
+    """Refund every charge that no run consumed within its time limit, and delete abandoned uploads."""
     released = 0
     while batch := charges.release_stale_charges():
         released += batch
     click.echo(f"released {released} stale charge(s)")
+    abandoned = uploads.discard_abandoned(2 * current_app.config["CHARGE_TTL_SECONDS"])
+    click.echo(f"deleted {abandoned} abandoned upload(s)")
 
 
 @tokens_cli.command("audit")

@@ -1,18 +1,21 @@
 """Running a parse in a child process under a hard time and memory limit, so no file can hold a worker.
 
 The child is forked from a small fork server that has already imported the parsers, so a parse starts in
-milliseconds and never inherits the app's threads, locks or database connections. On overrun the child is
-killed; its address space is capped with RLIMIT_AS (a decompression bomb dies with MemoryError), its CPU
-time with RLIMIT_CPU (so even an orphaned child stops on its own), and it runs at a lower priority.
+milliseconds and never inherits the app's threads, locks or database connections. The parent watches the
+child's CPU time and kills it past the limit (or past a wall-clock backstop); its address space is capped
+with RLIMIT_AS (a decompression bomb dies with MemoryError), its CPU time with RLIMIT_CPU too (so even an
+orphaned child stops on its own), and it runs at a lower priority.
 
 The program's main module must be safe to import (guarded by `if __name__ == "__main__"`), as multiprocessing
 requires: gunicorn, flask, pytest and worker commands are.
 """
 
 import logging
+import math
 import multiprocessing
 import os
 import resource
+import time
 from collections.abc import Callable
 
 from .engine.errors import EngineError, ResumeFileError
@@ -20,6 +23,9 @@ from .engine.files import too_complex
 
 PRELOAD = ["tokenapp.ai.engine", "pypdf", "docx"]
 NICENESS = 10  # a parse is background work: web requests get the CPU first
+CHECK_EVERY = 0.05  # seconds between looks at the child's CPU time
+WALL_FACTOR, WALL_GRACE = 3, 2.0  # the wall-clock backstop: 3 x the CPU limit + 2 s
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 _CONTEXT = None
 
 
@@ -61,17 +67,38 @@ def _child(conn, func: Callable, argument, memory_bytes: int, cpu_seconds: int) 
         conn.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a live process has used (0 when /proc cannot tell, e.g. off Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _wait(receiver, child, seconds: float) -> None:
+    """Return once the child has answered or died; raise too_slow past `seconds` of its CPU time, or past
+    the wall-clock backstop (a child starved or blocked without using CPU)."""
+    deadline = time.monotonic() + seconds * WALL_FACTOR + WALL_GRACE
+    while not receiver.poll(CHECK_EVERY):
+        if cpu_seconds(child.pid) > seconds or time.monotonic() > deadline:
+            raise too_slow(seconds)
+
+
 def run_isolated(func: Callable, argument, *, seconds: float, memory_mb: int):
-    """func(argument) in a child process; raises ResumeFileError when refused, too slow or too big."""
+    """func(argument) in a child process; raises ResumeFileError when refused, too slow or too big.
+
+    `seconds` bounds the child's CPU time, so a busy machine does not fail a file that needs little work;
+    the wall clock is bounded too, at WALL_FACTOR x seconds + WALL_GRACE."""
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(sender, func, argument, memory_mb * 1024 * 1024,
-                                                 int(seconds) + 1), daemon=True)
+                                                 math.ceil(seconds) + 1), daemon=True)
     child.start()
     sender.close()
     try:
-        if not receiver.poll(seconds):
-            raise too_slow(seconds)
+        _wait(receiver, child, seconds)
         outcome = receiver.recv()
     except EOFError:  # the child died without a word: killed by a limit, or crashed in C code
         raise too_complex("file") from None

@@ -4,14 +4,14 @@ import time
 
 from flask import current_app
 
-from ..services import charges, runs
+from ..services import charges, runs, uploads
 
 SWEEP_BATCH = 200
 SWEEP_BUDGET_SECONDS = 30
 
 
 def sweep_stale_charges() -> int:
-    """Refund held charges past their time limit, in bounded batches; fail the runs they paid for."""
+    """Refund held charges past their time limit, in bounded batches; fail the runs they paid for; drop abandoned uploads."""
     released = 0
     deadline = time.monotonic() + SWEEP_BUDGET_SECONDS
     while time.monotonic() < deadline:
@@ -20,8 +20,10 @@ def sweep_stale_charges() -> int:
         if batch < SWEEP_BATCH:
             break
     failed = runs.fail_refunded()
-    if released or failed:
-        current_app.logger.info("sweep: refunded %d stale charge(s), failed %d interrupted run(s)", released, failed)
+    discarded = uploads.discard_abandoned(2 * current_app.config["CHARGE_TTL_SECONDS"])
+    if released or failed or discarded:
+        current_app.logger.info("sweep: refunded %d stale charge(s), failed %d interrupted run(s), "
+                                "deleted %d abandoned upload(s)", released, failed, discarded)
     return released
 
 

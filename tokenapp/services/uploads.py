@@ -1,6 +1,7 @@
 """Resume uploads held for their run: stored once the request's cheap checks pass, deleted after the parse."""
 
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 
@@ -33,3 +34,11 @@ def discard(upload_id) -> None:
     if isinstance(upload_id, str):
         with write_transaction():
             db.session.execute(delete(ResumeUpload).where(ResumeUpload.id == upload_id))
+
+
+def discard_abandoned(older_than_seconds: int) -> int:
+    """Delete uploads older than a run can live (their process died before the parse); how many."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with write_transaction():
+        deleted = db.session.execute(delete(ResumeUpload).where(ResumeUpload.created_at < cutoff)).rowcount
+    return deleted
