@@ -13,7 +13,7 @@ from flask import Flask, jsonify, request
 
 from tokenapp.ai.providers import (Completion, OpenAICompatibleProvider, Prompt, Provider,
                                    ProviderError, build_provider, render_prompt)
-from tokenapp.stripe_standin import serve_in_thread
+from stripe_standin import serve_in_thread
 
 KEY = "sk-test-SECRET-do-not-leak-1234"
 PROMPT = Prompt(system="You write cover letters.", user="PRIVATE-USER-TEXT about Ada",
