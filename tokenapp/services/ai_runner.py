@@ -1,22 +1,20 @@
 """Checking a feature's inputs, and producing its output with the configured AI provider.
 
-`AI_PROVIDER=local` (the default) uses the offline engine in `tokenapp.ai.engine`;
-`openai` sends the feature's prompt file to an OpenAI-compatible endpoint.
-Resume parsing is always local: reading a file is not a language-model job.
+`AI_PROVIDER=local` (the default) is the offline engine in `tokenapp.ai.engine`;
+`openai` sends the feature's prompt file to an OpenAI-compatible endpoint
+(`tokenapp.ai.providers`). Resume parsing is always local: reading a file is
+not a language-model job.
 """
 
 from flask import current_app
 from sqlalchemy import select
 
-from ..ai.features import FORMS, PROMPTS_DIR, prompt_template
-from ..ai.providers import Prompt, build_provider, render_prompt
-from ..catalog_data import FEATURES
+from ..ai.features import FORMS
+from ..ai.providers import LocalProvider, build_provider
 from ..digits import INT32_MAX, whole_number
 from ..extensions import db
 from ..models import Resume
 from .errors import DomainError, UnknownFeature
-
-FEATURE_NAMES = {key: name for key, name, *_rest in FEATURES}
 
 
 class InvalidInput(DomainError):
@@ -103,24 +101,6 @@ def saved_resumes(user_id: int) -> list[Resume]:
 def generate(feature_key: str, inputs: dict) -> tuple[dict, str]:
     """The output of one run, and the name of the provider that made it."""
     if feature_key == "resume_parsing":
-        return inputs["prepared_output"], "local"
-    provider = build_provider(current_app.config)
-    if provider is None:
-        from ..ai.engine import generate as local_generate
-
-        local_inputs = dict(inputs)
-        local_inputs.setdefault("resume", inputs.get("resume_text"))
-        return local_generate(feature_key, local_inputs), "local"
-    with provider:
-        completion = provider.complete(_prompt(feature_key, inputs))
-    title = FEATURE_NAMES.get(feature_key, feature_key)
-    return {"title": title, "sections": [{"heading": title, "body": completion.text}],
-            "data": {"model": completion.model}}, provider.name
-
-
-def _prompt(feature_key: str, inputs: dict) -> Prompt:
-    context = {field.name: inputs.get(field.name, "") for field in FORMS[feature_key]
-               if field.kind not in ("file", "resume")}
-    context["resume_text"] = inputs.get("resume_text") or (inputs.get("resume") or {}).get("raw_text", "")
-    system = (PROMPTS_DIR / "_system.txt").read_text(encoding="utf-8")
-    return Prompt(system=system, user=render_prompt(prompt_template(feature_key), context), feature_key=feature_key)
+        return inputs["prepared_output"], LocalProvider.name
+    with build_provider(current_app.config) as provider:
+        return provider.generate(feature_key, inputs), provider.name
