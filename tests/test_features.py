@@ -3,6 +3,7 @@
 import io
 import re
 import time
+import zipfile
 
 import pytest
 
@@ -157,6 +158,13 @@ def docx_resume() -> bytes:
     return buffer.getvalue()
 
 
+def zip_without_word_body():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    return buffer.getvalue()
+
+
 def test_resume_upload_is_parsed_saved_and_reused(app, client, rich):
     upload = {"resume_file": (io.BytesIO(docx_resume()), "ada.docx")}
     response = run_through_gate(client, "resume_parsing", files=upload)
@@ -177,13 +185,24 @@ def test_resume_upload_is_parsed_saved_and_reused(app, client, rich):
     ("empty.pdf", b"", b"empty"),
     ("photo.pdf", b"\x89PNG\r\n\x1a\n" + b"0" * 100, b"PDF"),
     ("virus.exe", b"MZ" + b"0" * 100, b"supported"),
-    ("broken.pdf", b"%PDF-1.4\n1 0 obj <<", b"damaged"),
+    ("cv.docx", zip_without_word_body(), b"a Word document"),
 ])
 def test_bad_uploads_get_a_clear_error_and_no_charge(app, client, rich, name, data, message):
     response = run_through_gate(client, "resume_parsing", files={"resume_file": (io.BytesIO(data), name)})
     assert response.status_code == 400
     assert b'role="alert"' in response.data and message in response.data
     assert rich.balance() == 510
+
+
+def test_a_file_that_passes_the_cheap_checks_but_not_the_parse_is_refunded(app, client, rich):
+    # The request only sniffs the type; the parse runs in the run, so a damaged PDF is charged, then refunded.
+    response = run_through_gate(client, "resume_parsing",
+                                files={"resume_file": (io.BytesIO(b"%PDF-1.4\n1 0 obj <<"), "broken.pdf")})
+    run_id = re.search(r'id="run-(run_\w+)"', response.get_data(as_text=True)).group(1)
+    failed = wait_for_run(rich, run_id)
+    assert failed["status"] == "failed" and "refunded" in failed["error"]  # the message: test_upload_limits
+    assert rich.balance() == 510
+    assert spend_and_refund_rows(app, "resume_parsing") == [("spend", -8), ("refund", 8)]
 
 
 def test_someone_elses_resume_cannot_be_used(app, client, rich):

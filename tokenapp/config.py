@@ -124,6 +124,8 @@ class Settings:
     redis_url: str
     rate_limits: bool
     jobs: dict
+    resume_parse_seconds: int = 5
+    resume_parse_memory_mb: int = 512
 
     def as_flask_config(self) -> dict:
         """The Flask config mapping for these settings."""
@@ -146,6 +148,8 @@ class Settings:
             "REDIS_URL": self.redis_url,
             "RATELIMIT_ENABLED": self.rate_limits,
             **self.jobs,
+            "RESUME_PARSE_SECONDS": self.resume_parse_seconds,
+            "RESUME_PARSE_MEMORY_MB": self.resume_parse_memory_mb,
             "TESTING": self.env == "testing",
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -191,4 +195,6 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
         redis_url=env.get("REDIS_URL", ""),
         rate_limits=rate_limits,
         jobs=_job_settings(env, name),
+        resume_parse_seconds=_int_setting(env, "RESUME_PARSE_SECONDS", 5, minimum=1),
+        resume_parse_memory_mb=_int_setting(env, "RESUME_PARSE_MEMORY_MB", 512, minimum=128),
     )

@@ -4,6 +4,7 @@ from .catalog import AIFeature, TokenPackage
 from .jobs import PeriodicJobClaim
 from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
 from .runs import FeatureRun, Resume
+from .uploads import ResumeUpload
 from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
 from .user import User, UserSession
 
@@ -12,6 +13,7 @@ __all__ = [
     "FeatureRun",
     "PeriodicJobClaim",
     "Resume",
+    "ResumeUpload",
     "Referral",
     "StripeEvent",
     "Subscription",

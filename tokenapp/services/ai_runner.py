@@ -3,7 +3,10 @@
 `AI_PROVIDER=local` (the default) is the offline engine in `tokenapp.ai.engine`;
 `openai` sends the feature's prompt file to an OpenAI-compatible endpoint
 (`tokenapp.ai.providers`). Resume parsing is always local: reading a file is
-not a language-model job.
+not a language-model job. It parses the stored upload in a child process
+under RESUME_PARSE_SECONDS and RESUME_PARSE_MEMORY_MB; a file refused, too
+slow or too big raises ResumeFileError, which fails the run (and refunds it)
+with the error's message.
 """
 
 from flask import current_app
@@ -14,6 +17,7 @@ from ..ai.providers import LocalProvider, build_provider
 from ..digits import INT32_MAX, whole_number
 from ..extensions import db
 from ..models import Resume
+from . import uploads
 from .errors import DomainError, UnknownFeature
 
 
@@ -101,6 +105,26 @@ def saved_resumes(user_id: int) -> list[Resume]:
 def generate(feature_key: str, inputs: dict) -> tuple[dict, str]:
     """The output of one run, and the name of the provider that made it."""
     if feature_key == "resume_parsing":
-        return inputs["prepared_output"], LocalProvider.name
+        return _parse_upload(inputs), LocalProvider.name
     with build_provider(current_app.config) as provider:
         return provider.generate(feature_key, inputs), provider.name
+
+
+def _parse_upload(inputs: dict) -> dict:
+    """The resume_parsing output for the run's stored upload, parsed in a limited child process; the bytes
+    are deleted once the parse has ended, whatever its outcome."""
+    from ..ai.engine import resume_parsing
+    from ..ai.engine.errors import ResumeFileError
+    from ..ai.isolation import run_isolated
+
+    upload_id = inputs.get("upload_id")
+    stored = uploads.load(upload_id)
+    if stored is None:
+        raise ResumeFileError("upload_missing", "There is no uploaded file to read: upload your resume again.")
+    filename, data = stored
+    try:
+        return run_isolated(resume_parsing, {"filename": filename, "data": data},
+                            seconds=current_app.config.get("RESUME_PARSE_SECONDS", 5),
+                            memory_mb=current_app.config.get("RESUME_PARSE_MEMORY_MB", 512))
+    finally:
+        uploads.discard(upload_id)

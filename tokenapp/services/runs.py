@@ -196,7 +196,7 @@ def _succeed(run_id: str, claim: str, output: dict, provider: str) -> None:
             charges.consume_charge(run.charge_id, run.user_id, run.feature_key)  # the charge row first, as everywhere
             if not _settle(run_id, claim, status="succeeded", output=output, provider=provider):
                 raise _LostClaim
-            _keep(run)
+            _keep(run, output)
     except _LostClaim:
         current_app.logger.warning("run %s: job %s lost its claim; result dropped", run_id, current_job_id())
     except ChargeNotUsable:
@@ -210,10 +210,10 @@ class _LostClaim(Exception):
     """This job's claim on the run was taken over: roll back and change nothing."""
 
 
-def _keep(run: FeatureRun) -> None:
+def _keep(run: FeatureRun, output: dict) -> None:
     """What a successful run leaves behind besides its output: a parsed resume is saved."""
     if run.feature_key == "resume_parsing":
-        parsed = run.inputs["prepared_output"]["data"]["resume"]
+        parsed = output["data"]["resume"]
         db.session.add(Resume(user_id=run.user_id, filename=run.inputs["filename"], parsed=parsed, created_at=utcnow()))
 
 

@@ -31,11 +31,13 @@ def _strong_start(bullet: str) -> str:
 def rewrite_bullet(bullet: str, preferred: list[str] | None = None) -> str:
     """A bullet with a strong opening verb and skill aliases spelled as the posting spells them."""
     wanted = {s.lower() for s in preferred or []}
-    out = bullet.strip().rstrip(".;")
-    # Right to left so earlier offsets stay valid while replacing.
-    for start, end, name in reversed(mentions(out)):
-        if (not wanted or name.lower() in wanted) and out[start:end] != name:
-            out = out[:start] + name + out[end:]
+    text = bullet.strip().rstrip(".;")
+    pieces, done = [], 0
+    for start, end, name in mentions(text):
+        if (not wanted or name.lower() in wanted) and text[start:end] != name:
+            pieces += [text[done:start], name]
+            done = end
+    out = "".join(pieces) + text[done:]
     out = re.sub(r"^(?:I|My)\s+", "", _strong_start(out))
     return sentence(upper_first(out))
 

@@ -1,6 +1,7 @@
 """Reading a feature's input dict and building its output dict."""
 
 from .errors import EngineInputError
+from .limits import MAX_INPUT_CHARS
 from .matching import as_resume
 from .resume import ParsedResume
 from .textutil import clean
@@ -9,9 +10,10 @@ Section = dict  # {"heading": str, "body": str | list[str]}
 
 
 def text(inputs: dict, key: str, default: str = "") -> str:
-    """An optional text input, trimmed ('' when missing)."""
+    """An optional text input, trimmed and cut to MAX_INPUT_CHARS ('' when missing)."""
     value = (inputs or {}).get(key)
-    return str(value).strip() if value is not None and str(value).strip() else default
+    value = str(value)[:MAX_INPUT_CHARS].strip() if value is not None else ""
+    return value or default
 
 
 def required(inputs: dict, key: str, label: str) -> str:

@@ -5,21 +5,25 @@ import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
+from .limits import MAX_INPUT_CHARS, MAX_ITEMS, MAX_LINES
 from .sections import TITLE_WORDS
 from .skills import extract_skills
 from .textutil import clean, is_bullet, lines, sentences, strip_bullet
 
-_CAPS = r"[A-Z][\w&.'’-]*(?:[ \t]+(?:of[ \t]+|&[ \t]+)?[A-Z][\w&.'’-]*){0,3}"  # one line only
+# Up to four capitalised words on one line. Words are possessive and a name starts only where a word starts,
+# so a long run of capitals is scanned once, not once per letter.
+_CAPS = r"(?<![\w&.'’-])[A-Z][\w&.'’-]*+(?:[ \t]++(?:of[ \t]++|&[ \t]++)?[A-Z][\w&.'’-]*+){0,3}"
+_SPACE = r"[^\S\n]"  # whitespace within a line; `^\s*` under (?m) would rescan every blank line below it
 _COMPANY = (
-    re.compile(r"(?im)^\s*(?:company|employer|organi[sz]ation)\s*:\s*(?P<c>[^\n]+)$"),
-    re.compile(rf"(?m)^\s*About\s+(?P<c>{_CAPS})\s*:?\s*$"),
-    re.compile(rf"\b[Jj]oin\s+(?:the\s+team\s+at\s+)?(?P<c>{_CAPS})"),
-    re.compile(rf"\b(?:At|at)\s+(?P<c>{_CAPS}),?\s+(?:we|you|our)\b"),
-    re.compile(rf"(?P<c>{_CAPS})\s+is\s+(?:a|an|the|hiring|looking|seeking|building|on\s+a\s+mission)\b"),
+    re.compile(rf"(?im)^{_SPACE}*(?:company|employer|organi[sz]ation){_SPACE}*:\s*+(?P<c>[^\n]+)$"),
+    re.compile(rf"(?m)^{_SPACE}*About{_SPACE}+(?P<c>{_CAPS}){_SPACE}*+:?{_SPACE}*$"),
+    re.compile(rf"\b[Jj]oin\s++(?:the\s+team\s+at\s++)?(?P<c>{_CAPS})"),
+    re.compile(rf"\b(?:At|at)\s++(?P<c>{_CAPS}),?\s++(?:we|you|our)\b"),
+    re.compile(rf"(?P<c>{_CAPS})\s++is\s++(?:a|an|the|hiring|looking|seeking|building|on\s+a\s+mission)\b"),
 )
 _NOT_COMPANY = {"we", "you", "our", "this", "the", "it", "your", "role", "job", "team", "about", "us", "position",
                 "company", "they", "he", "she", "who", "what", "there", "here", "senior", "junior"}
-_ROLE_LABEL = re.compile(r"(?im)^\s*(?:job\s+title|title|position|role)\s*:\s*(?P<r>[^\n]+)$")
+_ROLE_LABEL = re.compile(rf"(?im)^{_SPACE}*(?:job{_SPACE}+title|title|position|role){_SPACE}*:\s*+(?P<r>[^\n]+)$")
 _ROLE_PHRASE = re.compile(
     r"(?:hiring|looking\s+for|seeking|searching\s+for|recruiting)\s+(?:an?\s+|our\s+next\s+|an?\s+new\s+)?"
     r"(?P<r>(?:[A-Z][\w+#/&.-]*\s+){0,4}[A-Z][\w+#/&.-]*)")
@@ -36,9 +40,10 @@ _PREF_CUE = re.compile(r"nice[- ]to[- ]have|\bbonus\b|\bpreferred\b|\ba plus\b|\
 _REQ_CUE = re.compile(r"\bmust\b|\brequired\b|\brequirement|\bessential\b|\bmandatory\b|\bat least\b|\bminimum\b", re.I)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10}
-_YEARS = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s*(?:\+|plus)?\s*"
-                    r"(?:(?:-|–|to)\s*\d{1,2}\s*)?\+?\s*(?:years?|yrs)", re.I)
-_SALARY = re.compile(r"[$£€₹]\s?\d[\d,.]*\s?[kK]?(?:\s*(?:-|–|to)\s*[$£€₹]?\s?\d[\d,.]*\s?[kK]?)?|"
+# Possessive spaces: three optional parts each followed by `\s*` made "5" + 10,000 spaces cubic.
+_YEARS = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s*+(?:\+|plus)?\s*+"
+                    r"(?:(?:-|–|to)\s*+\d{1,2}\s*+)?\+?\s*+(?:years?|yrs)", re.I)
+_SALARY = re.compile(r"[$£€₹]\s?\d[\d,.]*+\s?[kK]?(?:\s*+(?:-|–|to)\s*+[$£€₹]?\s?\d[\d,.]*+\s?[kK]?)?|"
                      r"\b\d{2,3}\s?[kK]\s*(?:-|–|to)\s*\d{2,3}\s?[kK]\b|\b(?:USD|GBP|EUR|CAD|AUD|INR)\s?\d[\d,.]*", re.I)
 RED_FLAGS = (
     (r"\brock\s?stars?\b|\bninjas?\b|\bgurus?\b|\bwizards?\b|\bsuperstars?\b", "Hype titles (rockstar, ninja, guru)",
@@ -153,8 +158,9 @@ def find_flags(text: str) -> list[dict]:
 
 
 def analyse(text: str) -> JobPosting:
-    """Everything the engine reads from a posting (a fresh copy each call; results are cached by text)."""
-    return copy.deepcopy(_analyse(text or ""))
+    """Everything the engine reads from a posting (its first MAX_INPUT_CHARS characters and MAX_LINES lines;
+    a fresh copy each call; results are cached by text)."""
+    return copy.deepcopy(_analyse("\n".join((text or "")[:MAX_INPUT_CHARS].splitlines()[:MAX_LINES])))
 
 
 @lru_cache(maxsize=32)
@@ -187,3 +193,5 @@ def _classify(text: str, job: JobPosting) -> None:
             elif found or _YEARS.search(part) or (ctx in ("required", "preferred") and is_bullet(line)):
                 (job.nice_to_haves if tier == "preferred" else job.requirements).append(part)
     job.preferred = [s for s in job.preferred if s not in job.required]
+    for name in ("requirements", "nice_to_haves", "responsibilities"):
+        setattr(job, name, getattr(job, name)[:MAX_ITEMS])

@@ -16,7 +16,8 @@ VALUES = ("ownership", "transparency", "integrity", "diversity", "inclusion", "i
 _MISSION = re.compile(r"\b(?:mission|vision|we believe|purpose|committed to|we exist|our goal)\b", re.I)
 _PRODUCT = re.compile(r"\b(?:platform|product|app|software|service|tool|solution|we build|we make|we offer|"
                       r"our customers|used by|helps?)\b", re.I)
-_SCALE = re.compile(r"\b\d[\d,.]*\+?\s*(?:k|m|million|billion)?\s*(?:employees|people|customers|users|clients|countries|"
+# A number starts where a run of digits and separators starts; spaces are possessive (they were quadratic).
+_SCALE = re.compile(r"(?<![\w,.])\d[\d,.]*+\+?\s*+(?:k|m|million|billion)?\s*+(?:employees|people|customers|users|clients|countries|"
                     r"offices|patients|students|members)\b|\bseries [a-f]\b|\bfounded in \d{4}\b|\bpublicly traded\b|"
                     r"\bfortune \d+\b|\b(?:ipo|nasdaq|nyse)\b", re.I)
 

@@ -7,16 +7,19 @@ from datetime import date
 from . import sections as sec
 from .dates import total_years
 from .files import extract_text
+from .limits import MAX_ITEMS, MAX_LINES, MAX_NAME_CHARS, MAX_RESUME_CHARS
 from .skills import extract_skills, merge
 from .textutil import clean, dedupe, strip_bullet
 
 MAX_BYTES = 5 * 1024 * 1024
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Each pattern starts only where its run of characters starts, and runs are possessive: a long run of
+# letters, dots or hyphens is scanned once instead of once per position (which was quadratic).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+")
 _PHONE = re.compile(r"(?<![\w/])\+?\(?\d[\d\s().-]{7,18}\d(?![\w/])")
-_URL = re.compile(r"(?:https?://|www\.)[^\s|,;<>()]+|\b(?:[\w-]+\.)?(?:linkedin\.com|github\.com|gitlab\.com|"
-                  r"behance\.net|dribbble\.com|medium\.com)/[^\s|,;<>()]+", re.I)
-_CHUNKS = re.compile(r"\s*[|•·◦▪]\s*|\t|\s{3,}")
-_LOCATION = re.compile(r"[A-Z][A-Za-z .'-]+,\s*(?P<region>[A-Z]{2}|[A-Z][a-z][A-Za-z .'-]+)(?:,\s*[A-Z][A-Za-z .'-]+)?")
+_URL = re.compile(r"(?:https?://|www\.)[^\s|,;<>()]++|(?<![\w-])(?:[\w-]++\.)?(?:linkedin\.com|github\.com|"
+                  r"gitlab\.com|behance\.net|dribbble\.com|medium\.com)/[^\s|,;<>()]++", re.I)
+_CHUNKS = re.compile(r"(?<!\s)\s*+[|•·◦▪]\s*+|\t|\s{3,}")
+_LOCATION = re.compile(r"[A-Z][A-Za-z .'-]++,\s*+(?P<region>[A-Z]{2}|[A-Z][a-z][A-Za-z .'-]++)(?:,\s*+[A-Z][A-Za-z .'-]++)?")
 _CREDENTIAL = re.compile(r",\s*(?:[A-Z][A-Za-z.]{1,5})(?:\s*,\s*[A-Z][A-Za-z.]{1,5})*$")  # "Jane Doe, RN, MBA"
 _YEARS_CLAIM = re.compile(r"(\d{1,2})\+?\s*(?:years|yrs)", re.I)
 
@@ -106,17 +109,18 @@ def parse_resume(filename: str, data: bytes, max_bytes: int = MAX_BYTES) -> Pars
 
 
 def parse_text(text: str) -> ParsedResume:
-    """Parse resume plain text."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Parse resume plain text (its first MAX_RESUME_CHARS characters and MAX_LINES lines)."""
+    text = "\n".join(text[:MAX_RESUME_CHARS].replace("\r\n", "\n").replace("\r", "\n").splitlines()[:MAX_LINES])
     header, parts = sec.split_sections(text)
     top = header[:8] or [clean(line) for line in text.splitlines() if clean(line)][:6]
     return ParsedResume(
         name=find_name(top), email=_first(EMAIL, text), phone=find_phone(top) or find_phone(text.splitlines()),
-        links=find_links(text), location=find_location(top), summary=_summary(parts, header),
-        skills=merge(sec.parse_skill_lines(parts.get("skills", [])), extract_skills(text)),
+        links=find_links(text)[:MAX_ITEMS], location=find_location(top), summary=_summary(parts, header),
+        skills=merge(sec.parse_skill_lines(parts.get("skills", [])), extract_skills(text))[:MAX_ITEMS],
         experience=[Experience(**e) for e in sec.parse_experience(parts.get("experience", []))],
         education=[Education(**e) for e in sec.parse_education(parts.get("education", []))],
-        projects=_items(parts.get("projects", [])), certifications=_items(parts.get("certifications", [])),
+        projects=_items(parts.get("projects", []))[:MAX_ITEMS],
+        certifications=_items(parts.get("certifications", []))[:MAX_ITEMS],
         raw_text=text.strip(),
     )
 
@@ -155,6 +159,8 @@ def _name_shaped(text: str) -> bool:
 def find_name(lines: list[str]) -> str:
     """The first header chunk shaped like a person's name (2–4 capitalised words, no digits or job words)."""
     for chunk in _chunks(lines[:5]):
+        if len(chunk) > MAX_NAME_CHARS:
+            continue  # not a name, and _CREDENTIAL is quadratic in a long comma-separated line
         candidate = _CREDENTIAL.sub("", chunk)
         candidate = candidate.title() if candidate.isupper() else candidate
         if (_name_shaped(candidate) and not sec.TITLE_WORDS.search(candidate)

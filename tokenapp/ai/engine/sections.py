@@ -3,6 +3,7 @@
 import re
 
 from .dates import find_range, find_single, last_year
+from .limits import MAX_BULLET_CHARS, MAX_BULLETS, MAX_ENTRIES, MAX_ITEMS
 from .skills import normalise
 from .textutil import clean, is_bullet, split_list, strip_bullet
 
@@ -31,8 +32,10 @@ TITLE_WORDS = re.compile(
     r"marketer|recruiter|advisor|adviser|strategist|supervisor|tutor|instructor|lecturer|professor|clerk|agent|"
     r"cashier|chef|pharmacist|therapist|physician|auditor|controller|bookkeeper|trainee|apprentice|fellow|"
     r"scrum master|product owner|educator|practitioner)s?\b", re.I)
-_SEPARATORS = re.compile(r"\s+[|•·]\s+|\s+[–—-]\s+|\s+at\s+|\s+@\s+|,\s+|\t|\s{3,}")
-_EDU_SEPARATORS = re.compile(r"\s+[|•·]\s+|\s+[–—-]\s+|,\s+|\t|\s{3,}")  # no " at ": "University of Texas at Austin"
+# A spaced separator is tried only where a run of spaces starts (`(?<!\s)`), so a long run of tabs costs
+# one scan, not one per tab.
+_SEPARATORS = re.compile(r"(?<!\s)\s++(?:[|•·]|[–—-]|at|@)\s+|,\s+|\t|\s{3,}")
+_EDU_SEPARATORS = re.compile(r"(?<!\s)\s++(?:[|•·]|[–—-])\s+|,\s+|\t|\s{3,}")  # no " at ": "University of Texas at Austin"
 US_STATES = frozenset(
     "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR "
     "PA RI SC SD TN TX UT VT VA WA WV WI WY DC".split())
@@ -46,6 +49,8 @@ ORG_WORDS = re.compile(
 def heading_of(line: str) -> tuple[str, str] | None:
     """(section, rest of line) when the line is a section heading, else None."""
     label, _, rest = line.partition(":")
+    if len(label) > 40:
+        return None
     key = re.sub(r"\s+", " ", re.sub(r"[^a-z ]", " ", label.lower().replace("&", " and "))).strip()
     if key in _LOOKUP and len(label) <= 40 and (rest.strip() == "" or ":" in line):
         return _LOOKUP[key], rest.strip()
@@ -125,7 +130,7 @@ def parse_experience(lines: list[str]) -> list[dict]:
             pending.append(line)
     if pending:
         entries.append(_new_entry(pending))
-    return [e for e in entries if e["title"] or e["company"] or e["bullets"]]
+    return [e for e in entries if e["title"] or e["company"] or e["bullets"]][:MAX_ENTRIES]
 
 
 def _is_prose(line: str) -> bool:
@@ -138,9 +143,9 @@ def _add_bullet(entries: list[dict], pending: list[str], text: str) -> None:
     if not entries:
         entries.append(_new_entry([]))
     bullets = entries[-1]["bullets"]
-    if bullets and text[:1].islower() and not bullets[-1].endswith("."):
-        bullets[-1] = f"{bullets[-1]} {text}"  # a bullet wrapped onto the next line
-    else:
+    if bullets and text[:1].islower() and not bullets[-1].endswith(".") and len(bullets[-1]) < MAX_BULLET_CHARS:
+        bullets[-1] = f"{bullets[-1]} {text}"  # a bullet wrapped onto the next line (bounded: no quadratic growth)
+    elif len(bullets) < MAX_BULLETS:
         bullets.append(text)
 
 
@@ -155,7 +160,8 @@ def parse_education(lines: list[str]) -> list[dict]:
     """Degrees as {degree, institution, year} from the education section's lines."""
     entries: list[dict] = []
     for line in (text for text in lines if not is_bullet(text)):
-        parts = [p for p in _parts([line], _EDU_SEPARATORS) if not (_STATE.fullmatch(p) and p not in line.split(",")[0])]
+        first_part = line.partition(",")[0]
+        parts = [p for p in _parts([line], _EDU_SEPARATORS) if not (_STATE.fullmatch(p) and p not in first_part)]
         degree = next((p for p in parts if DEGREE.search(p) and not INSTITUTION.search(p)), "")
         school = next((p for p in parts if INSTITUTION.search(p)), "")
         year = last_year(line)
@@ -170,7 +176,7 @@ def parse_education(lines: list[str]) -> list[dict]:
         current["degree"] = current["degree"] or _strip_years(degree)
         current["institution"] = current["institution"] or _strip_years(school)
         current["year"] = year or current["year"]
-    return entries
+    return entries[:MAX_ENTRIES]
 
 
 def _strip_years(text: str) -> str:
@@ -184,4 +190,4 @@ def parse_skill_lines(lines: list[str]) -> list[str]:
         label, colon, rest = strip_bullet(line).partition(":")
         body = rest if colon and len(label.split()) <= 3 else strip_bullet(line)
         items.extend(i for i in split_list(body) if len(i) <= 40 and len(i.split()) <= 4)
-    return [normalise(i) for i in items]
+    return [normalise(i) for i in items[:MAX_ITEMS]]

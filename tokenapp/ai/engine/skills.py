@@ -35,19 +35,24 @@ def _tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     return loose, exact, category
 
 
-def _term_pattern(term: str, strict: bool) -> str:
-    body = r"[\s-]+".join(re.escape(part) for part in re.split(r"[\s-]+", term))
-    return _BEFORE + body + (_AFTER_STRICT if strict else _AFTER)
+def _term_body(term: str) -> str:
+    return r"[\s-]+".join(re.escape(part) for part in re.split(r"[\s-]+", term))
 
 
 @lru_cache(maxsize=1)
 def _pattern() -> re.Pattern[str]:
+    """Every term in one pattern, linear in the text: the shared left boundary is checked once per position,
+    and the terms are grouped by first character, so a position tries only the terms that can start there."""
     loose, exact, _ = _tables()
     # Longest first so "Machine Learning" wins over a shorter term at the same position.
     terms = [(t, False) for t in loose] + [(t, True) for t in exact]
     terms.sort(key=lambda item: (-len(item[0]), item[0]))
-    parts = [f"(?-i:{_term_pattern(t, True)})" if strict else _term_pattern(t, False) for t, strict in terms]
-    return re.compile("|".join(parts), re.IGNORECASE)
+    groups: dict[str, list[str]] = {}
+    for term, strict in terms:
+        body = _term_body(term)
+        groups.setdefault(term[0].lower(), []).append(f"(?-i:{body}{_AFTER_STRICT})" if strict else body + _AFTER)
+    branches = [f"(?={re.escape(first)})(?:{'|'.join(alts)})" for first, alts in sorted(groups.items())]
+    return re.compile(_BEFORE + "(?:" + "|".join(branches) + ")", re.IGNORECASE)
 
 
 def canonical(term: str) -> str | None:

@@ -6,6 +6,9 @@ BULLET_CHARS = "-*•·▪◦‣●○■□–—>"
 _BULLET = re.compile(rf"^\s*(?:[{re.escape(BULLET_CHARS)}]|\d{{1,2}}[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'+#.-]*[A-Za-z+#]|[A-Za-z]")
+_INLINE_SPACE = re.compile(r"[^\S\n]+")
+_LIST_SEPARATORS = re.compile(r"[,;|\n•·]+")
+_SLASH_SEPARATOR = re.compile(r"(?<!\s)\s++/\s+")  # tried where a run of spaces starts, so linear
 _METRIC = re.compile(r"\d|%|\$|£|€|\b(?:double[d]?|triple[d]?|half|halved)\b", re.I)
 
 STRONG_VERBS = (
@@ -34,8 +37,8 @@ STOPWORDS = frozenset((
 
 
 def clean(text: str) -> str:
-    """Collapse runs of spaces and tabs and trim."""
-    return re.sub(r"[ \t\u00a0]+", " ", text or "").strip()
+    """Collapse runs of spaces, tabs and other in-line whitespace to one space, and trim."""
+    return _INLINE_SPACE.sub(" ", text or "").strip()
 
 
 def lines(text: str) -> list[str]:
@@ -111,8 +114,9 @@ def sentence(text: str) -> str:
 
 def split_list(text: str) -> list[str]:
     """Items of a comma, semicolon, pipe, bullet or newline separated list."""
-    parts = re.split(r"[,;|\n•·]+|\s+/\s+", text or "")
-    return [strip_bullet(p).strip(" .") for p in parts if strip_bullet(p).strip(" .")]
+    parts = (strip_bullet(part).strip(" .") for chunk in _LIST_SEPARATORS.split(text or "")
+             for part in _SLASH_SEPARATOR.split(chunk))
+    return [part for part in parts if part]
 
 
 def dedupe(items: list[str]) -> list[str]:

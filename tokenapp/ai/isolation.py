@@ -1,0 +1,87 @@
+"""Running a parse in a child process under a hard time and memory limit, so no file can hold a worker.
+
+The child is forked from a small fork server that has already imported the parsers, so a parse starts in
+milliseconds and never inherits the app's threads, locks or database connections. On overrun the child is
+killed; its address space is capped with RLIMIT_AS (a decompression bomb dies with MemoryError), its CPU
+time with RLIMIT_CPU (so even an orphaned child stops on its own), and it runs at a lower priority.
+
+The program's main module must be safe to import (guarded by `if __name__ == "__main__"`), as multiprocessing
+requires: gunicorn, flask, pytest and worker commands are.
+"""
+
+import logging
+import multiprocessing
+import os
+import resource
+from collections.abc import Callable
+
+from .engine.errors import EngineError, ResumeFileError
+from .engine.files import too_complex
+
+PRELOAD = ["tokenapp.ai.engine", "pypdf", "docx"]
+NICENESS = 10  # a parse is background work: web requests get the CPU first
+_CONTEXT = None
+
+
+def _context():
+    """The fork-server context, created once per process (after a gunicorn fork, in the worker)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        _CONTEXT = context
+    return _CONTEXT
+
+
+def too_slow(seconds: float) -> ResumeFileError:
+    """The error for a parse stopped at its time limit."""
+    return ResumeFileError("took_too_long", f"Reading this file took longer than {seconds:g} seconds, so we stopped. "
+                           "Save a simpler copy (fewer pages or images), or upload a DOCX or TXT version.")
+
+
+def _child(conn, func: Callable, argument, memory_bytes: int, cpu_seconds: int) -> None:
+    """Runs in the child: set the limits, run, send ("ok", result) or ("refused", code, message)."""
+    logging.disable(logging.WARNING)  # a malformed file makes parsers warn a lot; the outcome says enough
+    try:
+        os.nice(NICENESS)
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+        outcome = ("ok", func(argument))
+    except ResumeFileError as error:
+        outcome = ("refused", error.code, error.message)
+    except EngineError as error:
+        outcome = ("refused", "unusable", error.message)
+    except MemoryError:
+        outcome = ("too_complex",)
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which fails the run
+        outcome = ("crashed", type(error).__name__)
+    try:
+        conn.send(outcome)
+    finally:
+        conn.close()
+
+
+def run_isolated(func: Callable, argument, *, seconds: float, memory_mb: int):
+    """func(argument) in a child process; raises ResumeFileError when refused, too slow or too big."""
+    context = _context()
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(sender, func, argument, memory_mb * 1024 * 1024,
+                                                 int(seconds) + 1), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(seconds):
+            raise too_slow(seconds)
+        outcome = receiver.recv()
+    except EOFError:  # the child died without a word: killed by a limit, or crashed in C code
+        raise too_complex("file") from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receiver.close()
+    if outcome[0] == "ok":
+        return outcome[1]
+    if outcome[0] == "refused":
+        raise ResumeFileError(outcome[1], outcome[2])
+    raise too_complex("file")
