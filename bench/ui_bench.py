@@ -18,7 +18,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402
 from tokenapp.services import accounts, catalog, ledger  # noqa: E402
-from tokenapp.stripe_standin import serve_in_thread  # noqa: E402
+from stripe_standin import serve_in_thread  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

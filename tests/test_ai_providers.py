@@ -11,9 +11,9 @@ import jinja2
 import pytest
 from flask import Flask, jsonify, request
 
-from tokenapp.ai.providers import (Completion, OpenAICompatibleProvider, Prompt, Provider,
+from tokenapp.ai.providers import (Completion, LocalProvider, OpenAICompatibleProvider, Prompt, Provider,
                                    ProviderError, build_provider, render_prompt)
-from tokenapp.stripe_standin import serve_in_thread
+from stripe_standin import serve_in_thread
 
 KEY = "sk-test-SECRET-do-not-leak-1234"
 PROMPT = Prompt(system="You write cover letters.", user="PRIVATE-USER-TEXT about Ada",
@@ -237,9 +237,38 @@ def test_a_custom_transport_is_used():
         assert provider.complete(PROMPT).text == "via transport"
 
 
-def test_build_provider_local_means_no_provider():
-    assert build_provider({"AI_PROVIDER": "local"}) is None
-    assert build_provider({}) is None
+def test_build_provider_local_is_the_offline_engine():
+    for config in ({"AI_PROVIDER": "local"}, {}):
+        with build_provider(config) as provider:
+            assert isinstance(provider, LocalProvider) and isinstance(provider, Provider)
+            assert provider.name == "local"
+
+
+def test_the_local_provider_runs_the_engine_and_reads_a_pasted_resume_as_the_resume():
+    from tokenapp.ai import engine
+
+    pasted = "Ada Lovelace\nPython engineer\n\nSKILLS\nPython, SQL, Docker"
+    inputs = {"job_description": "Acme Robotics is hiring a Python engineer with Kubernetes.",
+              "resume_text": pasted, "tone": "concise"}
+    output = LocalProvider().generate("cover_letter", inputs)
+    assert output == engine.generate("cover_letter", {**inputs, "resume": pasted})
+    assert output != engine.generate("cover_letter", {**inputs, "resume": None})
+    assert inputs == {"job_description": inputs["job_description"], "resume_text": pasted, "tone": "concise"}
+    saved = engine.parse_text("Grace Hopper\nCOBOL engineer\n\nSKILLS\nCOBOL").to_dict()
+    assert LocalProvider().generate("cover_letter", {**inputs, "resume": saved}) == \
+        engine.generate("cover_letter", {**inputs, "resume": saved})
+
+
+def test_the_openai_provider_sends_the_feature_prompt_and_answers_one_section(fake_openai, fake_openai_provider):
+    fake_openai.script(chat_reply("Dear Acme Robotics team"))
+    output = fake_openai_provider().generate("cover_letter", {
+        "job_description": "Acme Robotics is hiring.", "resume_text": "Ada Lovelace", "tone": "concise"})
+    assert output == {"title": "Cover Letter Generation",
+                      "sections": [{"heading": "Cover Letter Generation", "body": "Dear Acme Robotics team"}],
+                      "data": {"model": "gpt-4o-mini-2024-07-18"}}
+    system, user = fake_openai.requests[0]["json"]["messages"]
+    assert "Acme Robotics is hiring." in user["content"] and "Ada Lovelace" in user["content"]
+    assert "concise" in user["content"] and system["role"] == "system" and system["content"]
 
 
 def test_build_provider_openai_reads_its_settings():

@@ -13,7 +13,7 @@ from test_payments_checkout import ledger_rows, purchase, start_checkout
 from test_webhooks import signed
 from tokenapp.extensions import db
 from tokenapp.models import StripeEvent, TokenPurchase
-from tokenapp.stripe_standin.webhooks import signature_header
+from stripe_standin.webhooks import signature_header
 
 
 def events_by_status(app) -> dict[str, list[tuple[str, str | None]]]:

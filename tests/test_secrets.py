@@ -14,7 +14,7 @@ from flask.sessions import SecureCookieSessionInterface
 from conftest import user_id
 from tokenapp import config, create_app
 from tokenapp.config import ConfigError, load_settings
-from tokenapp.stripe_standin.webhooks import signature_header
+from stripe_standin.webhooks import signature_header
 
 OLD_CONSTANT = "dev-only-not-secret"
 PACKAGE = Path(config.__file__).resolve().parent

@@ -56,7 +56,7 @@ def test_webhook_with_the_database_down_answers_5xx_so_stripe_retries():
     import json
     import time
 
-    from tokenapp.stripe_standin.webhooks import signature_header
+    from stripe_standin.webhooks import signature_header
 
     down = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
                     SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})

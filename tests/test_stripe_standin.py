@@ -15,8 +15,8 @@ import pytest
 import stripe
 from flask import Flask, request
 
-from tokenapp.stripe_standin import create_standin_app, serve_in_thread
-from tokenapp.stripe_standin.webhooks import USER_AGENT
+from stripe_standin import create_standin_app, serve_in_thread
+from stripe_standin.webhooks import USER_AGENT
 
 SECRET = "whsec_standin_test_secret"
 HOOK_URL = "http://receiver.test/api/stripe/webhook"

@@ -1,4 +1,8 @@
-"""`flask serve` and `flask stripe-standin`: the app for a laptop, Stripe stand-in included."""
+"""`flask serve` and `flask stripe-standin`: the app for a laptop, Stripe stand-in included.
+
+The stand-in (the top-level `stripe_standin` package) is development tooling: it is imported
+inside these commands only, so no gunicorn or job worker of the product ever loads it.
+"""
 
 import os
 import socket
@@ -10,7 +14,6 @@ from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
 from .services import stripe_setup
-from .stripe_standin import create_standin_app, run, serve_in_thread
 
 
 def _standin_port() -> int:
@@ -19,6 +22,8 @@ def _standin_port() -> int:
 
 def _start_standin(webhook_url: str):
     """Serve the stand-in beside the app, on its usual port if free, else any."""
+    from stripe_standin import create_standin_app, serve_in_thread
+
     standin = create_standin_app(webhook_url, current_app.config["STRIPE_WEBHOOK_SECRET"])
     port = _standin_port()
     return serve_in_thread(standin, port=port if _is_free(port) else 0)
@@ -57,6 +62,8 @@ def serve_command(host: str, port: int):
 @with_appcontext
 def standin_command(port: int | None):
     """Run only the offline Stripe stand-in, sending webhooks to APP_BASE_URL."""
+    from stripe_standin import run
+
     webhook_url = current_app.config["APP_BASE_URL"] + "/api/stripe/webhooks"
     click.echo(f"offline Stripe stand-in on 127.0.0.1:{port or _standin_port()}, webhooks to {webhook_url}")
     run("127.0.0.1", port or _standin_port(), webhook_url, current_app.config["STRIPE_WEBHOOK_SECRET"])

@@ -21,7 +21,7 @@ from conftest import _empty_tables, make_app
 from tokenapp.extensions import db
 from tokenapp.services import catalog, stripe_setup
 from tokenapp.services.audit import find_problems
-from tokenapp.stripe_standin import create_standin_app, serve_in_thread
+from stripe_standin import create_standin_app, serve_in_thread
 
 try:
     from playwright.sync_api import expect, sync_playwright

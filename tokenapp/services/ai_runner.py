@@ -1,25 +1,24 @@
 """Checking a feature's inputs, and producing its output with the configured AI provider.
 
-`AI_PROVIDER=local` (the default) uses the offline engine in `tokenapp.ai.engine`;
-`openai` sends the feature's prompt file to an OpenAI-compatible endpoint.
-Resume parsing is always local: reading a file is not a language-model job. It parses the stored upload in
-a child process under RESUME_PARSE_SECONDS and RESUME_PARSE_MEMORY_MB; a file refused, too slow or too big
-raises ResumeFileError, which fails the run (and refunds it) with the error's message.
+`AI_PROVIDER=local` (the default) is the offline engine in `tokenapp.ai.engine`;
+`openai` sends the feature's prompt file to an OpenAI-compatible endpoint
+(`tokenapp.ai.providers`). Resume parsing is always local: reading a file is
+not a language-model job. It parses the stored upload in a child process
+under RESUME_PARSE_SECONDS and RESUME_PARSE_MEMORY_MB; a file refused, too
+slow or too big raises ResumeFileError, which fails the run (and refunds it)
+with the error's message.
 """
 
 from flask import current_app
 from sqlalchemy import select
 
-from ..ai.features import FORMS, PROMPTS_DIR, prompt_template
-from ..ai.providers import Prompt, build_provider, render_prompt
-from ..catalog_data import FEATURES
+from ..ai.features import FORMS
+from ..ai.providers import LocalProvider, build_provider
 from ..digits import INT32_MAX, whole_number
 from ..extensions import db
 from ..models import Resume
 from . import uploads
 from .errors import DomainError, UnknownFeature
-
-FEATURE_NAMES = {key: name for key, name, *_rest in FEATURES}
 
 
 class InvalidInput(DomainError):
@@ -106,19 +105,9 @@ def saved_resumes(user_id: int) -> list[Resume]:
 def generate(feature_key: str, inputs: dict) -> tuple[dict, str]:
     """The output of one run, and the name of the provider that made it."""
     if feature_key == "resume_parsing":
-        return _parse_upload(inputs), "local"
-    provider = build_provider(current_app.config)
-    if provider is None:
-        from ..ai.engine import generate as local_generate
-
-        local_inputs = dict(inputs)
-        local_inputs.setdefault("resume", inputs.get("resume_text"))
-        return local_generate(feature_key, local_inputs), "local"
-    with provider:
-        completion = provider.complete(_prompt(feature_key, inputs))
-    title = FEATURE_NAMES.get(feature_key, feature_key)
-    return {"title": title, "sections": [{"heading": title, "body": completion.text}],
-            "data": {"model": completion.model}}, provider.name
+        return _parse_upload(inputs), LocalProvider.name
+    with build_provider(current_app.config) as provider:
+        return provider.generate(feature_key, inputs), provider.name
 
 
 def _parse_upload(inputs: dict) -> dict:
@@ -139,11 +128,3 @@ def _parse_upload(inputs: dict) -> dict:
                             memory_mb=current_app.config.get("RESUME_PARSE_MEMORY_MB", 512))
     finally:
         uploads.discard(upload_id)
-
-
-def _prompt(feature_key: str, inputs: dict) -> Prompt:
-    context = {field.name: inputs.get(field.name, "") for field in FORMS[feature_key]
-               if field.kind not in ("file", "resume")}
-    context["resume_text"] = inputs.get("resume_text") or (inputs.get("resume") or {}).get("raw_text", "")
-    system = (PROMPTS_DIR / "_system.txt").read_text(encoding="utf-8")
-    return Prompt(system=system, user=render_prompt(prompt_template(feature_key), context), feature_key=feature_key)

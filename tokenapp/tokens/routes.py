@@ -4,7 +4,7 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..htmx import is_htmx
-from ..services import accounts, catalog, history, purchases, test_runs
+from ..services import accounts, catalog, history, instant_spend, purchases
 from ..services import gate as gates
 from ..services.errors import InsufficientTokens
 from . import bp
@@ -32,7 +32,7 @@ def confirm(feature_key: str):
     """Charge and run (on this page, the test run); the same key charges once."""
     key = gates.press_key(request.form)
     try:
-        outcome = test_runs.run(current_user.id, feature_key, key)
+        outcome = instant_spend.spend(current_user.id, feature_key, key)
     except InsufficientTokens as refusal:
         return _render_result(feature_key, refusal=refusal), 402
     return _render_result(feature_key, outcome=outcome)

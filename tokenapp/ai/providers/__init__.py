@@ -1,18 +1,19 @@
 """AI providers behind one interface; `build_provider` picks one from configuration."""
 
 from .base import Completion, Prompt, Provider, ProviderError
+from .local import LocalProvider
 from .openai_compatible import OpenAICompatibleProvider
 from .prompts import render_prompt
 
-__all__ = ["Completion", "OpenAICompatibleProvider", "Prompt", "Provider", "ProviderError",
+__all__ = ["Completion", "LocalProvider", "OpenAICompatibleProvider", "Prompt", "Provider", "ProviderError",
            "build_provider", "render_prompt"]
 
 
-def build_provider(config: dict) -> Provider | None:
-    """The configured provider, or None when AI_PROVIDER=local (the caller uses the local engine)."""
+def build_provider(config: dict) -> Provider:
+    """The configured provider: the offline engine for AI_PROVIDER=local (the default), else OpenAI's API."""
     kind = config.get("AI_PROVIDER") or "local"
     if kind == "local":
-        return None
+        return LocalProvider()
     if kind != "openai":
         raise ValueError(f"AI_PROVIDER must be local or openai, got {kind!r}")
     api_key = config.get("OPENAI_API_KEY")

@@ -1,7 +1,7 @@
 """The provider interface: a prompt in, a completion out, one error type for every failure."""
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 # User-facing text per error code; deliberately generic so no provider detail leaks.
 MESSAGES = {
@@ -52,10 +52,22 @@ class ProviderError(Exception):
 
 @runtime_checkable
 class Provider(Protocol):
-    """Anything that turns a Prompt into a Completion or raises ProviderError."""
+    """Anything that makes a feature's output from a run's inputs, or raises ProviderError.
+
+    The local engine works from the inputs themselves; a language model from the
+    feature's prompt rendered over them (its own `complete(prompt)`).
+    """
 
     name: str
 
-    def complete(self, prompt: Prompt) -> Completion:
-        """Run the prompt; raise ProviderError on any failure."""
+    def generate(self, feature_key: str, inputs: dict) -> dict:
+        """The run's output: {"title", "sections": [{"heading", "body"}], "data"}."""
         ...
+
+    def close(self) -> None:
+        """Release what the provider holds (an HTTP connection pool, say)."""
+        ...
+
+    def __enter__(self) -> "Provider": ...
+
+    def __exit__(self, *exc_info: Any) -> None: ...

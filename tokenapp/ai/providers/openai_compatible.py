@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from .base import Completion, Prompt, ProviderError
+from .prompts import feature_prompt, feature_title
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,13 @@ class OpenAICompatibleProvider:
     def close(self) -> None:
         """Close the underlying HTTP connection pool."""
         self._client.close()
+
+    def generate(self, feature_key: str, inputs: dict) -> dict:
+        """The feature's prompt file sent as one completion; the reply becomes the output's one section."""
+        completion = self.complete(feature_prompt(feature_key, inputs))
+        title = feature_title(feature_key)
+        return {"title": title, "sections": [{"heading": title, "body": completion.text}],
+                "data": {"model": completion.model}}
 
     def complete(self, prompt: Prompt) -> Completion:
         """Run the prompt, retrying transient failures; raise ProviderError when out of attempts."""

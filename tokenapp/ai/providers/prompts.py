@@ -1,13 +1,18 @@
-"""Render prompt templates in a Jinja2 sandbox, with user input passed only as variables."""
+"""A feature's prompt: its template rendered in a Jinja2 sandbox, with user input passed only as variables."""
 
 from functools import lru_cache
 
 from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
+from ...catalog_data import FEATURES
+from ..features import FORMS, PROMPTS_DIR, prompt_template
+from .base import Prompt
+
 # Plain text for a model, not HTML: no autoescaping. StrictUndefined makes a missing input an
 # error instead of a silently empty hole in the prompt.
 _ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+_FEATURE_NAMES = {key: name for key, name, *_rest in FEATURES}
 
 
 @lru_cache(maxsize=128)
@@ -19,3 +24,17 @@ def _compile(template_text: str) -> Template:
 def render_prompt(template_text: str, inputs: dict) -> str:
     """Render a trusted template with untrusted inputs; raise jinja2 errors for missing inputs."""
     return _compile(template_text).render(**inputs)
+
+
+def feature_title(feature_key: str) -> str:
+    """The feature's display name, or its key when the catalogue has no such feature."""
+    return _FEATURE_NAMES.get(feature_key, feature_key)
+
+
+def feature_prompt(feature_key: str, inputs: dict) -> Prompt:
+    """The feature's prompt file rendered over the run's inputs, under the shared system prompt."""
+    context = {field.name: inputs.get(field.name, "") for field in FORMS[feature_key]
+               if field.kind not in ("file", "resume")}
+    context["resume_text"] = inputs.get("resume_text") or (inputs.get("resume") or {}).get("raw_text", "")
+    system = (PROMPTS_DIR / "_system.txt").read_text(encoding="utf-8")
+    return Prompt(system=system, user=render_prompt(prompt_template(feature_key), context), feature_key=feature_key)

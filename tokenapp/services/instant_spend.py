@@ -1,7 +1,8 @@
-"""The /test-tokens page's stand-in for a feature run: it only uses up the charge.
+"""Spend tokens on a feature with no work behind it: charge, then consume the charge at once.
 
-Real feature runs consume their charge the same way; this lets the gate,
-the badge and the ledger be tried end to end without an AI call.
+The /test-tokens page uses it in place of a feature run. Real feature runs
+consume their charge the same way; this lets the gate, the badge and the
+ledger be tried end to end without an AI call.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from . import charges
 
 
 @dataclass(frozen=True)
-class TestRun:
+class InstantSpend:
     """The outcome shown in #feature-result."""
 
     charge_id: str
@@ -23,10 +24,10 @@ class TestRun:
     repeated: bool
 
 
-def run(user_id: int, feature_key: str, idempotency_key: str | None) -> TestRun:
+def spend(user_id: int, feature_key: str, idempotency_key: str | None) -> InstantSpend:
     """Charge the feature (once per key) and consume the charge at once."""
     result = charges.charge(user_id, feature_key, idempotency_key)
     status = db.session.execute(db.select(TokenCharge.status).where(TokenCharge.id == result.charge_id)).scalar()
     if status == ChargeStatus.HELD.value:
         charges.consume_charge(result.charge_id, user_id, feature_key)
-    return TestRun(result.charge_id, feature_key, result.cost, result.balance, result.replayed)
+    return InstantSpend(result.charge_id, feature_key, result.cost, result.balance, result.replayed)
