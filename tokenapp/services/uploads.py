@@ -1,6 +1,7 @@
 """Resume uploads held for their run: stored once the request's cheap checks pass, deleted after the parse."""
 
 import secrets
+from typing import Protocol
 
 from sqlalchemy import delete, select
 
@@ -8,6 +9,16 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import ResumeUpload
 from ..models._types import utcnow
+
+
+class Upload(Protocol):
+    """An uploaded file that passed the request's cheap checks."""
+
+    @property
+    def filename(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
 
 
 def keep(user_id: int, filename: str, data: bytes) -> dict:
