@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Integer, String, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from ..database import write_transaction
 from ..extensions import db
@@ -64,37 +65,37 @@ def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -
     now = utcnow()
     charge_id = "chg_" + secrets.token_hex(12)
     expires_at = now + timedelta(seconds=current_app.config["CHARGE_TTL_SECONDS"])
-    with write_transaction() as session:
-        cost = _insert_charge(session, charge_id, user_id, feature_key, idempotency_key, now, expires_at)
+    with write_transaction() as tx:
+        cost = _insert_charge(tx, charge_id, user_id, feature_key, idempotency_key, now, expires_at)
         if cost is None:
-            return _replay(user_id, feature_key, idempotency_key)
-        balance, unlimited = writer.spend(session, user_id, cost, now, feature_key=feature_key, charge_id=charge_id)
+            return _replay(tx, user_id, feature_key, idempotency_key)
+        balance, unlimited = writer.spend(tx, user_id, cost, now, feature_key=feature_key, charge_id=charge_id)
         if unlimited:
-            session.execute(_ZERO_AMOUNT, {"charge": charge_id})
+            tx.execute(_ZERO_AMOUNT, {"charge": charge_id})
     return ChargeResult(charge_id, feature_key, 0 if unlimited else cost, balance)
 
 
-def _insert_charge(session, charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:
+def _insert_charge(tx: Session, charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:
     """Insert the held charge; its cost, or None when the idempotency key is taken.
 
     An unknown or inactive feature raises UnknownFeature.
     """
-    stmt = _INSERT_CHARGE[session.get_bind().dialect.name]
-    cost = session.execute(stmt, {"new_id": charge_id, "owner": user_id, "request_key": idempotency_key,
+    stmt = _INSERT_CHARGE[tx.get_bind().dialect.name]
+    cost = tx.execute(stmt, {"new_id": charge_id, "owner": user_id, "request_key": idempotency_key,
                                   "moment": now, "deadline": expires_at, "feature": feature_key}).scalar()
-    if cost is None and (idempotency_key is None or not _feature_exists(feature_key)):
+    if cost is None and (idempotency_key is None or not _feature_exists(tx, feature_key)):
         raise UnknownFeature(f"No feature called {feature_key!r}.")
     return cost
 
 
-def _feature_exists(feature_key: str) -> bool:
-    return db.session.execute(
+def _feature_exists(tx: Session, feature_key: str) -> bool:
+    return tx.execute(
         select(AIFeature.id).where(AIFeature.key == feature_key, AIFeature.is_active.is_(True))
     ).first() is not None
 
 
-def _replay(user_id: int, feature_key: str, idempotency_key: str) -> ChargeResult:
-    existing = db.session.execute(
+def _replay(tx: Session, user_id: int, feature_key: str, idempotency_key: str) -> ChargeResult:
+    existing = tx.execute(
         select(TokenCharge).where(TokenCharge.user_id == user_id, TokenCharge.idempotency_key == idempotency_key)
     ).scalar_one()
     if existing.feature_key != feature_key:
