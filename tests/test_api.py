@@ -22,7 +22,10 @@ def test_anonymous_calls_get_401_json(client, method, path):
 
 
 def test_balance(api):
-    assert api.get("/api/tokens/balance").get_json() == {"balance": 10, "is_unlimited": False, "low_balance": True, "debt": 0}
+    # CONTRACT §4: a new account's welcome tokens are a welcome state, not a low balance.
+    assert api.get("/api/tokens/balance").get_json() == {"balance": 10, "is_unlimited": False, "low_balance": False, "debt": 0}
+    api.deduct("networking_message")
+    assert api.get("/api/tokens/balance").get_json() == {"balance": 7, "is_unlimited": False, "low_balance": True, "debt": 0}
 
 
 def test_features_lists_the_twenty_with_flagship_costs(api):

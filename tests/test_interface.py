@@ -36,8 +36,9 @@ def test_every_balance_change_announces_tokens_changed(api):
 
 
 def test_badge_fragment_carries_the_low_balance_slot_out_of_band(client, api):
+    api.deduct("networking_message")
     html = client.get("/tokens/badge", headers=HX).get_data(as_text=True)
-    assert '<span id="token-balance" aria-live="polite">10</span>' in html
+    assert '<span id="token-balance" aria-live="polite">7</span>' in html
     assert 'id="low-balance-slot" hx-swap-oob="true"' in html and 'id="low-balance-alert"' in html
 
 
@@ -125,8 +126,10 @@ def test_htmx_errors_come_back_as_fragments(client, api):
 
 
 def test_low_balance_states(client, api):
-    assert b"Low balance: 10 tokens left." in client.get("/").data
-    api.deduct("cover_letter")
+    assert b'id="low-balance-alert"' not in client.get("/").data  # welcome tokens are a welcome state
+    api.deduct("job_match_detailed")
+    assert b"Low balance: 5 tokens left." in client.get("/").data
+    api.deduct("job_match_detailed")
     page = client.get("/").get_data(as_text=True)
     assert "You are out of tokens." in page and 'class="alert empty"' in page
 

@@ -202,8 +202,8 @@ def test_the_database_refuses_a_negative_balance_even_past_the_service(uid):
 def take_back(uid, tokens, note="Refund of purchase"):
     from tokenapp.database import write_transaction
 
-    with write_transaction():
-        return ledger.take_back(uid, tokens, note)
+    with write_transaction() as tx:
+        return ledger.take_back(tx, uid, tokens, note)
 
 
 def test_taking_back_spent_tokens_leaves_visible_debt_that_blocks_spending(uid, audit):
@@ -245,7 +245,7 @@ def test_give_back_restores_after_a_won_dispute(uid, audit):
     from tokenapp.database import write_transaction
 
     take_back(uid, 10)
-    with write_transaction():
-        ledger.give_back(uid, 10, "Dispute won")
+    with write_transaction() as tx:
+        ledger.give_back(tx, uid, 10, "Dispute won")
     assert ledger.balance_of(uid) == ledger.BalanceView(10, False, 0)
     audit()

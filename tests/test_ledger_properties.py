@@ -58,8 +58,8 @@ def ledger_machine(app):
         @rule(who=st.integers(0, 1), tokens=st.integers(1, 300))
         def reverse_purchase(self, who, tokens):
             uid = self.users[who]
-            with write_transaction():
-                owed = ledger.take_back(uid, tokens, "property test reversal")
+            with write_transaction() as tx:
+                owed = ledger.take_back(tx, uid, tokens, "property test reversal")
             taken = min(self.model[uid], tokens)
             assert owed == tokens - taken
             self.model[uid] -= taken

@@ -137,9 +137,9 @@ def test_a_failure_rolls_back_answers_500_and_the_retry_credits_once(app, client
     real = purchases.apply_session
     calls = []
 
-    def flaky(session):
+    def flaky(tx, session):
         calls.append(session["id"])
-        result = real(session)
+        result = real(tx, session)
         if len(calls) == 1:
             raise RuntimeError("disk on fire")
         return result

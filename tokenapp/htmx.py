@@ -8,6 +8,8 @@ import json
 
 from flask import Flask, Response, g, has_request_context, request
 
+from .signals import balance_changed
+
 TOKENS_CHANGED = "tokens-changed"
 
 
@@ -31,8 +33,11 @@ def trigger(response: Response, event: str, detail=None) -> Response:
     return response
 
 
-def note_balance_changed() -> None:
-    """Mark this response as one that changed (or found changed) the balance; the ledger calls it per row."""
+def note_balance_changed(*_sender, **_details) -> None:
+    """Mark this response as one that changed (or found changed) the balance.
+
+    Subscribed to `signals.balance_changed`, which the ledger sends per row.
+    """
     if has_request_context():
         g.tokens_changed = True
 
@@ -46,5 +51,6 @@ def _announce_balance_change(response: Response) -> Response:
 
 
 def register(app: Flask) -> None:
-    """Install the after-request hook."""
+    """Install the after-request hook, and listen for the ledger's balance changes."""
+    balance_changed.connect(note_balance_changed)
     app.after_request(_announce_balance_change)

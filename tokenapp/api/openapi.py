@@ -7,6 +7,7 @@ fuzzes every operation against it with schemathesis.
 
 from flask import jsonify
 
+from ..models import RunStatus
 from . import bp
 
 KEY = {"type": "string", "pattern": "^[a-z0-9_]{1,40}$", "maxLength": 40}
@@ -45,7 +46,7 @@ COMMON = (400, 401, 429, 503)
 RUN = _object({
     "run_id": {"type": "string"},
     "feature_key": {"type": "string"},
-    "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+    "status": {"type": "string", "enum": [status.value for status in RunStatus]},
     "output": {"type": ["object", "null"]},
     "error": {"type": ["string", "null"]},
     "created_at": TIMESTAMP,

@@ -6,10 +6,10 @@ import re
 from flask import request
 
 from ..digits import INT64_MAX, whole_number
+from ..services.charges import IDEMPOTENCY_PATTERN
 from ..services.errors import DomainError
 
 KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}\Z")
-IDEMPOTENCY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 
 
 class BadRequest(DomainError):

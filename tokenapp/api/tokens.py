@@ -1,6 +1,6 @@
 """/api/tokens: balance, catalog, deduct and history."""
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask_login import current_user
 
 from ..ratelimits import limited
@@ -9,13 +9,7 @@ from . import bp, parsing
 
 
 def _balance_payload(view: ledger.BalanceView) -> dict:
-    threshold = current_app.config["LOW_BALANCE_THRESHOLD"]
-    return {
-        "balance": view.balance,
-        "is_unlimited": view.is_unlimited,
-        "low_balance": not view.is_unlimited and view.balance < threshold,
-        "debt": view.debt,
-    }
+    return {"balance": view.balance, "is_unlimited": view.is_unlimited, "low_balance": view.low, "debt": view.debt}
 
 
 @bp.get("/tokens/balance")

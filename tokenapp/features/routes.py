@@ -1,4 +1,4 @@
-"""Views for the feature pages: thin wrappers over ai_runner, charges and runs."""
+"""Views for the feature pages: thin wrappers over ai_runner and runs."""
 
 import secrets
 
@@ -8,11 +8,11 @@ from flask_login import current_user, login_required
 from ..ai.features import FLAGSHIP_PATHS
 from ..htmx import is_htmx
 from ..ratelimits import limited
-from ..services import ai_runner, charges, runs, uploads
+from ..services import ai_runner, runs
 from ..services import gate as gates
 from ..services.errors import DomainError
 from . import bp
-from .uploads import CheckedUpload, read_upload
+from .uploads import read_upload
 
 
 def _page(feature_key: str):
@@ -47,29 +47,15 @@ for _key, _path in FLAGSHIP_PATHS.items():
 @limited("deduct")
 @login_required
 def run(feature_key: str):
-    """Check the inputs, charge once per press, and queue the run; answers with its progress."""
+    """Check the inputs, then press: charge once per key and queue the run; answers with its progress."""
     key = gates.press_key(request.form)
     try:
         inputs = ai_runner.clean_inputs(current_user.id, feature_key, request.form.to_dict())
         upload = read_upload(feature_key, request.files)
-        charge = charges.charge(current_user.id, feature_key, key)
-        started = runs.run_for_charge(current_user.id, charge.charge_id) if charge.replayed else None
-        started = started or _start(feature_key, charge.charge_id, inputs, upload)
+        started = runs.press(current_user.id, feature_key, key, inputs, upload)
     except DomainError as error:
         return _respond(feature_key, "features/_run_error.html", error=error), error.status
     return _respond(feature_key, "features/_run.html", run=started)
-
-
-def _start(feature_key: str, charge_id: str, inputs: dict, upload: CheckedUpload | None):
-    """Start the run the charge paid for; an upload's bytes are stored for it first (not in its inputs)."""
-    try:
-        if upload is not None:
-            inputs = {**inputs, **uploads.keep(current_user.id, upload.filename, upload.data)}
-        return runs.start(current_user.id, feature_key, charge_id, inputs)
-    except Exception:
-        uploads.discard(inputs.get("upload_id"))
-        charges.refund_charge(charge_id, current_user.id, note="Run could not start")
-        raise
 
 
 def _respond(feature_key: str, template: str, **context):

@@ -13,8 +13,7 @@ def inject_balance() -> dict:
     if not current_user.is_authenticated:
         return {}
     view = ledger.balance_of(current_user.id)
-    low = not view.is_unlimited and view.balance < current_app.config["LOW_BALANCE_THRESHOLD"]
-    return {"token_balance": view, "low_balance": low}
+    return {"token_balance": view, "low_balance": view.low}
 
 
 @bp.get("/")

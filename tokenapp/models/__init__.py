@@ -2,22 +2,38 @@
 
 from .catalog import AIFeature, TokenPackage
 from .jobs import PeriodicJobClaim
-from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
-from .runs import FeatureRun, Resume
+from .ledger import ChargeStatus, TokenAccount, TokenCharge, TokenTransaction, TransactionType
+from .runs import FeatureRun, Resume, RunStatus
 from .uploads import ResumeUpload
-from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
+from .payments import (
+    DisputeStatus,
+    PurchaseStatus,
+    Referral,
+    StripeEvent,
+    StripeEventStatus,
+    Subscription,
+    SubscriptionPlan,
+    SubscriptionStatus,
+    TokenPurchase,
+)
 from .user import User, UserSession
 
 __all__ = [
     "AIFeature",
+    "ChargeStatus",
+    "DisputeStatus",
     "FeatureRun",
     "PeriodicJobClaim",
+    "PurchaseStatus",
     "Resume",
     "ResumeUpload",
     "Referral",
+    "RunStatus",
     "StripeEvent",
+    "StripeEventStatus",
     "Subscription",
     "SubscriptionPlan",
+    "SubscriptionStatus",
     "TokenAccount",
     "TokenCharge",
     "TokenPackage",

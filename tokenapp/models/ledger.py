@@ -1,6 +1,7 @@
 """Balances, the append-only ledger, and charges held for a feature run.
 
-Only `tokenapp.services.ledger` writes to these tables.
+Only `tokenapp.services.ledger.writer` writes `token_accounts` and
+`token_transactions`; `tokenapp.services.charges` writes `token_charges`.
 """
 
 import enum
@@ -24,7 +25,7 @@ from ._types import UTCDateTime, utcnow
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
-class TransactionType(str, enum.Enum):
+class TransactionType(enum.StrEnum):
     """The contract's ledger vocabulary."""
 
     PURCHASE = "purchase"
@@ -97,7 +98,7 @@ class TokenTransaction(db.Model):
         }
 
 
-class ChargeStatus(str, enum.Enum):
+class ChargeStatus(enum.StrEnum):
     """Where a charge is in its life: held until a run consumes or refunds it."""
 
     HELD = "held"

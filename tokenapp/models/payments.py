@@ -1,5 +1,6 @@
 """Purchases through Stripe, the Stripe events received, and referrals."""
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, JSON, String, Text
@@ -7,6 +8,51 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ._types import UTCDateTime, utcnow
+
+
+class PurchaseStatus(enum.StrEnum):
+    """Where a token purchase stands; `amount_mismatch` is final and credits nothing."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    AMOUNT_MISMATCH = "amount_mismatch"
+
+
+class DisputeStatus(enum.StrEnum):
+    """Stripe's dispute statuses, as stored in `TokenPurchase.dispute_status`."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response"
+    WARNING_UNDER_REVIEW = "warning_under_review"
+    WARNING_CLOSED = "warning_closed"
+    NEEDS_RESPONSE = "needs_response"
+    UNDER_REVIEW = "under_review"
+    WON = "won"
+    LOST = "lost"
+
+
+class SubscriptionStatus(enum.StrEnum):
+    """Stripe's subscription statuses, as stored in `Subscription.status`."""
+
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    PAUSED = "paused"
+
+
+class StripeEventStatus(enum.StrEnum):
+    """What became of a stored Stripe event."""
+
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    REJECTED = "rejected"
 
 
 class TokenPurchase(db.Model):
@@ -28,7 +74,7 @@ class TokenPurchase(db.Model):
     amount_refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tokens_granted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
-    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=PurchaseStatus.PENDING, server_default=PurchaseStatus.PENDING)
     dispute_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     failure_message: Mapped[str | None] = mapped_column(String(255), nullable=True)
     payment_alert: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -84,7 +130,8 @@ class StripeEvent(db.Model):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default="received", server_default="received")
+    status: Mapped[str] = mapped_column(String(20), default=StripeEventStatus.RECEIVED,
+                                        server_default=StripeEventStatus.RECEIVED)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

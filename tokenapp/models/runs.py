@@ -1,5 +1,6 @@
 """Feature runs and the resumes they reuse."""
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
@@ -7,6 +8,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ._types import UTCDateTime, utcnow
+
+
+class RunStatus(enum.StrEnum):
+    """Where a feature run is: queued, running under a lease, then succeeded or failed (refunded)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class FeatureRun(db.Model):
@@ -23,7 +33,7 @@ class FeatureRun(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     feature_key: Mapped[str] = mapped_column(String(40))
     charge_id: Mapped[str] = mapped_column(ForeignKey("token_charges.id"), unique=True)
-    status: Mapped[str] = mapped_column(String(12), default="queued")
+    status: Mapped[str] = mapped_column(String(12), default=RunStatus.QUEUED)
     inputs: Mapped[dict] = mapped_column(JSON)
     output: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

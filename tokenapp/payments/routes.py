@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from ..digits import id_or_none, whole_number
 from ..htmx import note_balance_changed
+from ..models import PurchaseStatus
 from ..ratelimits import limited
 from ..services import catalog, checkout_return, purchases, subscriptions
 from ..services.errors import DomainError, NotFound
@@ -84,7 +85,7 @@ def purchase_status(purchase_id: int):
     """The purchase's state as a fragment; the pending view polls it."""
     attempt = whole_number(request.args.get("attempt", ""), high=1000) or 0
     outcome = checkout_return.refresh(current_user.id, purchase_id)
-    if outcome.kind == "paid":
+    if outcome.kind == PurchaseStatus.PAID:
         note_balance_changed()  # the webhook may have credited it: the badge should look again
     return render_template("payments/_purchase_status.html", outcome=outcome,
                            attempt=attempt + 1)

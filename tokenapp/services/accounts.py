@@ -65,12 +65,12 @@ def authenticate(email: str, password: str) -> User | None:
 
 def change_password(user_id: int, current_password: str, new_password: str, keep_session_id: str | None) -> None:
     """Set a new password after checking the current one, and end every other session; raise WrongPassword."""
-    with write_transaction():
-        user = db.session.get(User, user_id)
+    with write_transaction() as tx:
+        user = tx.get(User, user_id)
         if user is None or not passwords.verify(user.password_hash, current_password):
             raise WrongPassword("That is not your current password.")
         user.password_hash = passwords.hash_password(new_password)
-        sessions.end_others(user_id, keep_session_id)
+        sessions.end_others(tx, user_id, keep_session_id)
 
 
 def make_admin(email: str, password: str) -> User:
@@ -78,11 +78,11 @@ def make_admin(email: str, password: str) -> User:
     user = find_by_email(email)
     if user is None:
         user = register(email, password)
-    with write_transaction():
-        user = db.session.get(User, user.id)
+    with write_transaction() as tx:
+        user = tx.get(User, user.id)
         user.is_admin = True
         user.password_hash = passwords.hash_password(password)
-        sessions.end_others(user.id, None)
+        sessions.end_others(tx, user.id, None)
     return user
 
 

@@ -1,24 +1,28 @@
 """Charges for feature runs: held, then consumed by the run or refunded once.
 
-Part of the ledger: the same one-conditional-UPDATE-plus-one-row rule holds.
-Lock order is always the charge row first, then the account row.
+The charge row (`token_charges`) is written here; the balance it moves is
+written by the ledger (`ledger.writer`), in the same transaction. Lock order
+is always the charge row first, then the account row.
 """
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, String, bindparam, case, literal, or_, select, update
+from sqlalchemy import Integer, String, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import AIFeature, TokenAccount, TokenCharge, TransactionType
+from ..models import AIFeature, TokenCharge
 from ..models._types import UTCDateTime, utcnow
 from ..models.ledger import ChargeStatus
-from .errors import ChargeNotUsable, IdempotencyConflict, InsufficientTokens, UnknownFeature
-from .ledger import NO_SYNC, current_balance, repay_debt, write_row
+from . import ledger
+from .errors import ChargeNotUsable, IdempotencyConflict, UnknownFeature
+from .ledger import NO_SYNC, writer
 
 
 @dataclass(frozen=True)
@@ -32,21 +36,13 @@ class ChargeResult:
     replayed: bool = False
 
 
-_ACCOUNTS = TokenAccount.__table__
+IDEMPOTENCY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 _CHARGES = TokenCharge.__table__
 _FEATURES = AIFeature.__table__
-_SPENT = case((_ACCOUNTS.c.is_unlimited, 0), else_=bindparam("cost", type_=Integer))
 
 # Built once: charge() is the hottest path in the app, and building statements
 # costs more than running them (and would happen while the write lock is held).
-_DEBIT = (
-    update(_ACCOUNTS)
-    .where(_ACCOUNTS.c.user_id == bindparam("account"), _ACCOUNTS.c.debt == 0,
-           or_(_ACCOUNTS.c.is_unlimited, _ACCOUNTS.c.balance >= bindparam("cost", type_=Integer)))
-    .values(balance=_ACCOUNTS.c.balance - _SPENT, lifetime_spent=_ACCOUNTS.c.lifetime_spent + _SPENT,
-            updated_at=bindparam("moment", type_=UTCDateTime))
-    .returning(_ACCOUNTS.c.balance, _ACCOUNTS.c.is_unlimited)
-)
+# The debit it makes is built once too, in `ledger.writer`.
 _ZERO_AMOUNT = update(_CHARGES).where(_CHARGES.c.id == bindparam("charge")).values(amount=0)
 
 
@@ -69,59 +65,42 @@ def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -
     now = utcnow()
     charge_id = "chg_" + secrets.token_hex(12)
     expires_at = now + timedelta(seconds=current_app.config["CHARGE_TTL_SECONDS"])
-    with write_transaction() as session:
-        cost = _insert_charge(session, charge_id, user_id, feature_key, idempotency_key, now, expires_at)
+    with write_transaction() as tx:
+        cost = _insert_charge(tx, charge_id, user_id, feature_key, idempotency_key, now, expires_at)
         if cost is None:
-            return _replay(user_id, feature_key, idempotency_key)
-        row = session.execute(_DEBIT, {"account": user_id, "cost": cost, "moment": now}).first()
-        if row is None:
-            raise _refusal(user_id, cost)
-        balance, unlimited = row
-        amount = 0 if unlimited else cost
+            return _replay(tx, user_id, feature_key, idempotency_key)
+        balance, unlimited = writer.spend(tx, user_id, cost, now, feature_key=feature_key, charge_id=charge_id)
         if unlimited:
-            session.execute(_ZERO_AMOUNT, {"charge": charge_id})
-        write_row(user_id, TransactionType.SPEND, -amount, balance, feature_key=feature_key, charge_id=charge_id)
-    return ChargeResult(charge_id, feature_key, amount, balance)
+            tx.execute(_ZERO_AMOUNT, {"charge": charge_id})
+    return ChargeResult(charge_id, feature_key, 0 if unlimited else cost, balance)
 
 
-def _refusal(user_id: int, cost: int) -> InsufficientTokens:
-    balance, debt = db.session.execute(
-        select(TokenAccount.balance, TokenAccount.debt).where(TokenAccount.user_id == user_id)
-    ).one()
-    refusal = InsufficientTokens(balance=balance, cost=cost)
-    if debt:
-        refusal.message = (f"Your account owes {debt} tokens from a refunded purchase. "
-                           "Buy tokens to repay it before spending again.")
-        refusal.details["debt"] = debt
-    return refusal
-
-
-def _insert_charge(session, charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:
+def _insert_charge(tx: Session, charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:
     """Insert the held charge; its cost, or None when the idempotency key is taken.
 
     An unknown or inactive feature raises UnknownFeature.
     """
-    stmt = _INSERT_CHARGE[session.get_bind().dialect.name]
-    cost = session.execute(stmt, {"new_id": charge_id, "owner": user_id, "request_key": idempotency_key,
+    stmt = _INSERT_CHARGE[tx.get_bind().dialect.name]
+    cost = tx.execute(stmt, {"new_id": charge_id, "owner": user_id, "request_key": idempotency_key,
                                   "moment": now, "deadline": expires_at, "feature": feature_key}).scalar()
-    if cost is None and (idempotency_key is None or not _feature_exists(feature_key)):
+    if cost is None and (idempotency_key is None or not _feature_exists(tx, feature_key)):
         raise UnknownFeature(f"No feature called {feature_key!r}.")
     return cost
 
 
-def _feature_exists(feature_key: str) -> bool:
-    return db.session.execute(
+def _feature_exists(tx: Session, feature_key: str) -> bool:
+    return tx.execute(
         select(AIFeature.id).where(AIFeature.key == feature_key, AIFeature.is_active.is_(True))
     ).first() is not None
 
 
-def _replay(user_id: int, feature_key: str, idempotency_key: str) -> ChargeResult:
-    existing = db.session.execute(
+def _replay(tx: Session, user_id: int, feature_key: str, idempotency_key: str) -> ChargeResult:
+    existing = tx.execute(
         select(TokenCharge).where(TokenCharge.user_id == user_id, TokenCharge.idempotency_key == idempotency_key)
     ).scalar_one()
     if existing.feature_key != feature_key:
         raise IdempotencyConflict("This idempotency key was already used for another feature.")
-    return ChargeResult(existing.id, existing.feature_key, existing.amount, current_balance(user_id), replayed=True)
+    return ChargeResult(existing.id, existing.feature_key, existing.amount, ledger.current_balance(user_id), replayed=True)
 
 
 def consume_charge(charge_id: str, user_id: int, feature_key: str) -> None:
@@ -145,11 +124,11 @@ def consume_charge(charge_id: str, user_id: int, feature_key: str) -> None:
 
 def refund_charge(charge_id: str, user_id: int | None = None, note: str = "Run failed") -> bool:
     """Give a held charge back, exactly once. True when this call refunded it."""
-    with write_transaction():
+    with write_transaction() as tx:
         stmt = update(TokenCharge).where(TokenCharge.id == charge_id, TokenCharge.status == ChargeStatus.HELD.value)
         if user_id is not None:
             stmt = stmt.where(TokenCharge.user_id == user_id)
-        row = db.session.execute(
+        row = tx.execute(
             stmt.values(status=ChargeStatus.REFUNDED.value, settled_at=utcnow()).returning(
                 TokenCharge.user_id, TokenCharge.amount, TokenCharge.feature_key
             ),
@@ -158,16 +137,7 @@ def refund_charge(charge_id: str, user_id: int | None = None, note: str = "Run f
         if row is None:
             return False
         owner, amount, feature_key = row
-        balance, debt = db.session.execute(
-            update(TokenAccount).where(TokenAccount.user_id == owner)
-            .values(balance=TokenAccount.balance + amount, lifetime_spent=TokenAccount.lifetime_spent - amount,
-                    updated_at=utcnow())
-            .returning(TokenAccount.balance, TokenAccount.debt),
-            execution_options=NO_SYNC,
-        ).one()
-        write_row(owner, TransactionType.REFUND, amount, balance, feature_key=feature_key, charge_id=charge_id, note=note)
-        if debt and amount:
-            repay_debt(owner, balance, debt)
+        writer.refund(tx, owner, amount, feature_key=feature_key, charge_id=charge_id, note=note)
     return True
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import TokenPurchase
+from ..models import PurchaseStatus, TokenPurchase
 from . import purchases, stripe_api, stripe_cache, subscriptions
 from .errors import NotFound, PaymentProviderUnavailable
 
@@ -58,10 +58,10 @@ def confirm(user_id: int, session_id: str | None) -> Outcome:
     sub_id = stripe_api.object_id(stripe_api.field(session, "subscription"))
     subscription = subscriptions.fetch(sub_id) if sub_id else None
     if subscription is not None:
-        with write_transaction():
-            subscriptions.apply(subscription)
+        with write_transaction() as tx:
+            subscriptions.apply(tx, subscription)
     active = subscription is not None and subscription.status in subscriptions.UNLIMITED_STATES
-    return Outcome("unlimited" if active else "pending")
+    return Outcome("unlimited" if active else PurchaseStatus.PENDING)
 
 
 def _has_news(session: dict) -> bool:
@@ -72,11 +72,11 @@ def _has_news(session: dict) -> bool:
 def refresh(user_id: int, purchase_id: int) -> Outcome:
     """The owner's purchase, re-checked with Stripe (cached) while it is still pending."""
     purchase = purchases.purchase_for_owner(user_id, purchase_id)
-    if purchase.status == "pending" and purchase.stripe_checkout_session_id:
+    if purchase.status == PurchaseStatus.PENDING and purchase.stripe_checkout_session_id:
         session = _session(purchase.stripe_checkout_session_id)
         if _has_news(session):
-            with write_transaction():
-                purchases.apply_session(session)
+            with write_transaction() as tx:
+                purchases.apply_session(tx, session)
             db.session.expire_all()
             purchase = purchases.purchase_for_owner(user_id, purchase_id)
     return Outcome(purchase.status, purchase, purchase.tokens_granted)
@@ -87,7 +87,7 @@ def cancellable(user_id: int, purchase_id: int | None) -> TokenPurchase | None:
     if purchase_id is None:
         return None
     purchase = purchases.purchase_for_owner(user_id, purchase_id)
-    return purchase if purchase.status == "pending" and purchase.stripe_checkout_session_id else None
+    return purchase if purchase.status == PurchaseStatus.PENDING and purchase.stripe_checkout_session_id else None
 
 
 def cancel(user_id: int, purchase_id: int) -> None:
@@ -104,5 +104,5 @@ def cancel(user_id: int, purchase_id: int) -> None:
     except stripe.StripeError as error:
         raise PaymentProviderUnavailable(stripe_api.PROVIDER_BUSY) from error
     session = stripe_cache.remember(SESSION, session_id, session)
-    with write_transaction():
-        purchases.apply_session(session)
+    with write_transaction() as tx:
+        purchases.apply_session(tx, session)

@@ -38,6 +38,12 @@ class InsufficientTokens(DomainError):
         self.cost = cost
 
 
+class MissingConfirmationKey(DomainError):
+    """A confirmed press without a well-formed idempotency key."""
+
+    code = "invalid_request"
+
+
 class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
     status = 409

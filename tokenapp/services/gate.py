@@ -3,11 +3,10 @@
 import secrets
 from dataclasses import dataclass, replace
 
-from flask import current_app
-
 from ..models import AIFeature, TokenPackage
 from . import catalog, ledger
-from .errors import UnknownFeature
+from .charges import IDEMPOTENCY_PATTERN
+from .errors import MissingConfirmationKey, UnknownFeature
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,8 @@ class GateView:
 
     @property
     def upsell(self) -> bool:
-        """The run would leave the balance under the low-balance threshold."""
-        return not self.unlimited and self.balance - self.cost < current_app.config["LOW_BALANCE_THRESHOLD"]
+        """The run would leave the balance low (it will have spent by then)."""
+        return ledger.is_low_balance(self.balance - self.cost, unlimited=self.unlimited, has_spent=True)
 
 
 def feature(feature_key: str) -> AIFeature:
@@ -66,12 +65,8 @@ def open_gate(user_id: int, feature_key: str, **extra) -> GateView:
 
 
 def press_key(form) -> str:
-    """The idempotency key a confirmed press carries; a missing or malformed one is a 400."""
-    from flask import abort
-
-    from ..api.parsing import IDEMPOTENCY_PATTERN
-
+    """The idempotency key a confirmed press carries; a missing or malformed one is MissingConfirmationKey (400)."""
     key = form.get("idempotency_key", "")
     if not IDEMPOTENCY_PATTERN.match(key):
-        abort(400, "This confirmation is missing its key; press the button again.")
+        raise MissingConfirmationKey("This confirmation is missing its key; press the button again.")
     return key

@@ -15,18 +15,20 @@ were paid must equal the purchase's price; otherwise the purchase is flagged
 
 from flask import current_app, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..database import write_transaction
 from ..digits import id_or_none
 from ..extensions import db
-from ..models import TokenPurchase, User
+from ..models import DisputeStatus, PurchaseStatus, TokenPurchase, User
 from ..models._types import utcnow
 from . import catalog, ledger, stripe_api
 from .errors import NotFound, PaymentsUnavailable, UnknownPackage
 
-FROZEN_DISPUTE_STATES = {"warning_needs_response", "warning_under_review", "needs_response", "under_review", "lost"}
-FINAL_DISPUTE_STATES = {"won", "lost", "warning_closed"}
-AMOUNT_MISMATCH = "amount_mismatch"
+FROZEN_DISPUTE_STATES = {DisputeStatus.WARNING_NEEDS_RESPONSE, DisputeStatus.WARNING_UNDER_REVIEW,
+                         DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW, DisputeStatus.LOST}
+FINAL_DISPUTE_STATES = {DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.WARNING_CLOSED}
+AMOUNT_MISMATCH = PurchaseStatus.AMOUNT_MISMATCH
 
 
 def success_url() -> str:
@@ -63,7 +65,7 @@ def start_checkout(user: User, package_key: str) -> tuple[int, str]:
         session = stripe_api.call("checkout.sessions.create", stripe_api.client().v1.checkout.sessions.create,
                                   params=params, options={"idempotency_key": f"tokenapp-checkout-{purchase_id}"})
     except Exception:
-        _mark(purchase_id, status="failed", failure_message="Could not start the checkout.")
+        _mark(purchase_id, status=PurchaseStatus.FAILED, failure_message="Could not start the checkout.")
         raise
     _mark(purchase_id, stripe_checkout_session_id=session.id)
     return purchase_id, session.url
@@ -88,32 +90,32 @@ def purchase_for_owner(user_id: int, purchase_id: int) -> TokenPurchase:
     return purchase
 
 
-def _locked(stmt) -> TokenPurchase | None:
+def _locked(tx: Session, stmt) -> TokenPurchase | None:
     """The row, locked and re-read: an object already in the session may be stale."""
-    return db.session.execute(stmt.with_for_update().execution_options(populate_existing=True)).scalar()
+    return tx.execute(stmt.with_for_update().execution_options(populate_existing=True)).scalar()
 
 
-def find_for_session(session) -> TokenPurchase | None:
-    """The purchase a Checkout Session pays for, locked; matched by session id, then metadata."""
-    purchase = _locked(select(TokenPurchase).where(TokenPurchase.stripe_checkout_session_id == session["id"]))
+def find_for_session(tx: Session, session) -> TokenPurchase | None:
+    """The purchase a Checkout Session pays for, locked in `tx`; matched by session id, then metadata."""
+    purchase = _locked(tx, select(TokenPurchase).where(TokenPurchase.stripe_checkout_session_id == session["id"]))
     if purchase is None:
         purchase_id = id_or_none(stripe_api.field(stripe_api.field(session, "metadata", {}), "purchase_id"))
         if purchase_id is not None:
-            purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == purchase_id,
-                                                           TokenPurchase.stripe_checkout_session_id.is_(None)))
+            purchase = _locked(tx, select(TokenPurchase).where(TokenPurchase.id == purchase_id,
+                                                               TokenPurchase.stripe_checkout_session_id.is_(None)))
             if purchase is not None:
                 purchase.stripe_checkout_session_id = session["id"]
     return purchase
 
 
-def find_for_payment_intent(payment_intent_id: str | None, metadata=None) -> TokenPurchase | None:
-    """The purchase a PaymentIntent pays for, locked; by id, then by its metadata."""
+def find_for_payment_intent(tx: Session, payment_intent_id: str | None, metadata=None) -> TokenPurchase | None:
+    """The purchase a PaymentIntent pays for, locked in `tx`; by id, then by its metadata."""
     if not payment_intent_id:
         return None
-    purchase = _locked(select(TokenPurchase).where(TokenPurchase.stripe_payment_intent_id == payment_intent_id))
+    purchase = _locked(tx, select(TokenPurchase).where(TokenPurchase.stripe_payment_intent_id == payment_intent_id))
     purchase_id = id_or_none(stripe_api.field(metadata or {}, "purchase_id"))
     if purchase is None and purchase_id is not None:
-        purchase = _locked(select(TokenPurchase).where(TokenPurchase.id == purchase_id))
+        purchase = _locked(tx, select(TokenPurchase).where(TokenPurchase.id == purchase_id))
         if purchase is not None and purchase.stripe_payment_intent_id in (None, payment_intent_id):
             purchase.stripe_payment_intent_id = payment_intent_id
         else:
@@ -121,9 +123,9 @@ def find_for_payment_intent(payment_intent_id: str | None, metadata=None) -> Tok
     return purchase
 
 
-def apply_session(session) -> TokenPurchase | None:
-    """Record what Stripe's Checkout Session says (paid, expired) and settle the tokens."""
-    purchase = find_for_session(session)
+def apply_session(tx: Session, session) -> TokenPurchase | None:
+    """Record in `tx` what Stripe's Checkout Session says (paid, expired) and settle the tokens."""
+    purchase = find_for_session(tx, session)
     if purchase is None:
         return None
     payment_intent = stripe_api.object_id(stripe_api.field(session, "payment_intent"))
@@ -132,37 +134,37 @@ def apply_session(session) -> TokenPurchase | None:
     if stripe_api.field(session, "payment_status") == "paid":
         _record_paid(purchase, session["id"], stripe_api.field(session, "amount_total"),
                      stripe_api.field(session, "currency"))
-    elif stripe_api.field(session, "status") == "expired" and purchase.status == "pending":
-        purchase.status = "expired"
-    _reconcile(purchase)
+    elif stripe_api.field(session, "status") == "expired" and purchase.status == PurchaseStatus.PENDING:
+        purchase.status = PurchaseStatus.EXPIRED
+    _reconcile(tx, purchase)
     return purchase
 
 
-def apply_payment_intent(intent) -> None:
-    """Record Stripe's PaymentIntent outcome: paid, or why the attempt failed."""
-    purchase = find_for_payment_intent(intent["id"], stripe_api.field(intent, "metadata"))
+def apply_payment_intent(tx: Session, intent) -> None:
+    """Record in `tx` Stripe's PaymentIntent outcome: paid, or why the attempt failed."""
+    purchase = find_for_payment_intent(tx, intent["id"], stripe_api.field(intent, "metadata"))
     if purchase is None:
         return
     if stripe_api.field(intent, "status") == "succeeded":
         _record_paid(purchase, intent["id"], stripe_api.field(intent, "amount_received"),
                      stripe_api.field(intent, "currency"))
-    elif purchase.status == "pending":
+    elif purchase.status == PurchaseStatus.PENDING:
         error = stripe_api.field(intent, "last_payment_error", {})
         purchase.failure_message = str(stripe_api.field(error, "message", "The payment failed."))[:255]
-    _reconcile(purchase)
+    _reconcile(tx, purchase)
 
 
-def record_async_failure(session) -> None:
-    """A delayed payment (bank debit) that did not go through."""
-    purchase = find_for_session(session)
-    if purchase is not None and purchase.status == "pending":
-        purchase.status = "failed"
+def record_async_failure(tx: Session, session) -> None:
+    """Record in `tx` a delayed payment (bank debit) that did not go through."""
+    purchase = find_for_session(tx, session)
+    if purchase is not None and purchase.status == PurchaseStatus.PENDING:
+        purchase.status = PurchaseStatus.FAILED
         purchase.failure_message = "The payment did not go through."
 
 
-def apply_charge(charge, metadata=None) -> None:
-    """Record a Charge's cumulative refunds (and payment) and settle the tokens."""
-    purchase = find_for_payment_intent(stripe_api.object_id(stripe_api.field(charge, "payment_intent")), metadata)
+def apply_charge(tx: Session, charge, metadata=None) -> None:
+    """Record in `tx` a Charge's cumulative refunds (and payment) and settle the tokens."""
+    purchase = find_for_payment_intent(tx, stripe_api.object_id(stripe_api.field(charge, "payment_intent")), metadata)
     if purchase is None:
         return
     if stripe_api.field(charge, "status") == "succeeded" and stripe_api.field(charge, "paid", True):
@@ -170,17 +172,17 @@ def apply_charge(charge, metadata=None) -> None:
         _record_paid(purchase, charge["id"], captured, stripe_api.field(charge, "currency"))
     refunded = int(stripe_api.field(charge, "amount_refunded", 0))
     purchase.amount_refunded_cents = min(max(purchase.amount_refunded_cents, refunded), purchase.amount_cents)
-    _reconcile(purchase)
+    _reconcile(tx, purchase)
 
 
-def apply_dispute(dispute, metadata=None) -> None:
-    """Freeze the purchase's tokens while a dispute is open or lost; restore them when won."""
-    purchase = find_for_payment_intent(stripe_api.object_id(stripe_api.field(dispute, "payment_intent")), metadata)
+def apply_dispute(tx: Session, dispute, metadata=None) -> None:
+    """Freeze in `tx` the purchase's tokens while a dispute is open or lost; restore them when won."""
+    purchase = find_for_payment_intent(tx, stripe_api.object_id(stripe_api.field(dispute, "payment_intent")), metadata)
     if purchase is None:
         return
     if purchase.dispute_status not in FINAL_DISPUTE_STATES:
-        purchase.dispute_status = stripe_api.field(dispute, "status", "needs_response")
-    _reconcile(purchase)
+        purchase.dispute_status = stripe_api.field(dispute, "status", DisputeStatus.NEEDS_RESPONSE)
+    _reconcile(tx, purchase)
 
 
 def _record_paid(purchase: TokenPurchase, source_id: str, amount, currency) -> None:
@@ -194,34 +196,34 @@ def _record_paid(purchase: TokenPurchase, source_id: str, amount, currency) -> N
         current_app.logger.error("payment alert: amount mismatch (purchase %s, user %s, %s)",
                                  purchase.id, purchase.user_id, purchase.payment_alert)
         return
-    if purchase.status != "paid":
-        purchase.status = "paid"
+    if purchase.status != PurchaseStatus.PAID:
+        purchase.status = PurchaseStatus.PAID
         purchase.failure_message = None
 
 
 def tokens_owed(purchase: TokenPurchase) -> int:
     """What the purchase is worth now: paid, less refunds in proportion, nothing while disputed."""
-    if purchase.status != "paid" or purchase.dispute_status in FROZEN_DISPUTE_STATES:
+    if purchase.status != PurchaseStatus.PAID or purchase.dispute_status in FROZEN_DISPUTE_STATES:
         return 0
     kept = purchase.amount_cents - purchase.amount_refunded_cents
     return purchase.total_tokens * kept // purchase.amount_cents if purchase.amount_cents else purchase.total_tokens
 
 
-def _reconcile(purchase: TokenPurchase) -> None:
-    """Move the ledger so the purchase's granted tokens equal what it is owed."""
+def _reconcile(tx: Session, purchase: TokenPurchase) -> None:
+    """Move the ledger in `tx` so the purchase's granted tokens equal what it is owed."""
     owed = tokens_owed(purchase)
     delta = owed - purchase.tokens_granted
     if delta == 0:
         return
     label = f"purchase #{purchase.id}"
     if purchase.completed_at is None and delta > 0:
-        ledger.grant_purchase(purchase.user_id, delta, dedupe_key=f"purchase:{purchase.id}", note=f"Token pack, {label}")
+        ledger.grant_purchase(tx, purchase.user_id, delta, dedupe_key=f"purchase:{purchase.id}", note=f"Token pack, {label}")
         purchase.completed_at = utcnow()
     elif delta < 0:
         reason = "Disputed payment" if purchase.dispute_status else "Refund"
-        ledger.take_back(purchase.user_id, -delta, f"{reason}, {label}")
+        ledger.take_back(tx, purchase.user_id, -delta, f"{reason}, {label}")
     else:
-        ledger.give_back(purchase.user_id, delta, f"Restored, {label}")
+        ledger.give_back(tx, purchase.user_id, delta, f"Restored, {label}")
     purchase.tokens_granted = owed
 
 

@@ -28,23 +28,47 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from ..database import write_transaction
 from ..extensions import db
 from ..jobs import QueueUnavailable, enqueue
 from ..jobs.context import current_job_id
-from ..models import FeatureRun, Resume, TokenCharge
+from ..models import FeatureRun, Resume, RunStatus, TokenCharge
 from ..models._types import utcnow
 from ..models.ledger import ChargeStatus
-from . import ai_runner, charges
+from . import ai_runner, charges, uploads
 from .errors import ChargeNotUsable, NotFound
 from .ledger import NO_SYNC
 
 MAX_ATTEMPTS = 3
-ACTIVE = ("queued", "running")
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 RECOVERY_BATCH = 100
 INTERRUPTED = "The run was interrupted and did not finish. Your tokens were refunded."
 TOO_SLOW = "The run took longer than the charge's time limit, so its tokens were refunded."
+
+
+def press(user_id: int, feature_key: str, idempotency_key: str, inputs: dict,
+          upload: uploads.Upload | None = None) -> FeatureRun:
+    """One confirmed press of a feature's Generate button: charge once per key, then start the run it pays for.
+
+    A repeated key finds the run its first press started. When the run cannot
+    start, its stored upload is deleted and the charge refunded before the
+    error goes on.
+    """
+    charge = charges.charge(user_id, feature_key, idempotency_key)
+    if charge.replayed:
+        started = run_for_charge(user_id, charge.charge_id)
+        if started is not None:
+            return started
+    try:
+        if upload is not None:
+            inputs = {**inputs, **uploads.keep(user_id, upload.filename, upload.data)}
+        return start(user_id, feature_key, charge.charge_id, inputs)
+    except Exception:
+        uploads.discard(inputs.get("upload_id"))
+        charges.refund_charge(charge.charge_id, user_id, note="Run could not start")
+        raise
 
 
 def start(user_id: int, feature_key: str, charge_id: str, inputs: dict) -> FeatureRun:
@@ -57,7 +81,7 @@ def start(user_id: int, feature_key: str, charge_id: str, inputs: dict) -> Featu
         if usable is None:
             raise ChargeNotUsable("This charge cannot pay for a run: it is used, expired, or not yours.")
         run = FeatureRun(id="run_" + secrets.token_hex(12), user_id=user_id, feature_key=feature_key,
-                         charge_id=charge_id, status="queued", inputs=inputs, created_at=utcnow(),
+                         charge_id=charge_id, status=RunStatus.QUEUED, inputs=inputs, created_at=utcnow(),
                          attempts=0, lease_expires_at=_queued_deadline())
         db.session.add(run)
         try:
@@ -130,9 +154,9 @@ def _claim(run_id: str) -> str | None:
     payable = select(TokenCharge.id).where(TokenCharge.status == ChargeStatus.HELD.value, TokenCharge.expires_at > now)
     with write_transaction():
         claimed = db.session.execute(
-            update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.status == "queued",
+            update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.status == RunStatus.QUEUED,
                                      FeatureRun.charge_id.in_(payable))
-            .values(status="running", claim=token, claimed_by=_worker_name(), attempts=FeatureRun.attempts + 1,
+            .values(status=RunStatus.RUNNING, claim=token, claimed_by=_worker_name(), attempts=FeatureRun.attempts + 1,
                     lease_expires_at=now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"])),
             execution_options=NO_SYNC,
         ).rowcount
@@ -176,15 +200,17 @@ def _lease_kept(run_id: str, claim: str) -> Iterator[None]:
 def _renew_lease(run_id: str, claim: str, seconds: int) -> bool:
     with write_transaction():
         return db.session.execute(
-            update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim, FeatureRun.status == "running")
+            update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim,
+                                     FeatureRun.status == RunStatus.RUNNING)
             .values(lease_expires_at=utcnow() + timedelta(seconds=seconds)), execution_options=NO_SYNC,
         ).rowcount == 1
 
 
-def _settle(run_id: str, claim: str, **values) -> bool:
-    """Finish the run if this claim still holds it; inside the caller's transaction."""
-    return db.session.execute(
-        update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim, FeatureRun.status == "running")
+def _settle(tx: Session, run_id: str, claim: str, **values) -> bool:
+    """Finish the run in `tx` if this claim still holds it."""
+    return tx.execute(
+        update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim,
+                                 FeatureRun.status == RunStatus.RUNNING)
         .values(finished_at=utcnow(), lease_expires_at=None, **values), execution_options=NO_SYNC,
     ).rowcount == 1
 
@@ -192,11 +218,11 @@ def _settle(run_id: str, claim: str, **values) -> bool:
 def _succeed(run_id: str, claim: str, output: dict, provider: str) -> None:
     run = db.session.get(FeatureRun, run_id)
     try:
-        with write_transaction():
+        with write_transaction() as tx:
             charges.consume_charge(run.charge_id, run.user_id, run.feature_key)  # the charge row first, as everywhere
-            if not _settle(run_id, claim, status="succeeded", output=output, provider=provider):
+            if not _settle(tx, run_id, claim, status=RunStatus.SUCCEEDED, output=output, provider=provider):
                 raise _LostClaim
-            _keep(run, output)
+            _keep(tx, run, output)
     except _LostClaim:
         current_app.logger.warning("run %s: job %s lost its claim; result dropped", run_id, current_job_id())
     except ChargeNotUsable:
@@ -210,11 +236,11 @@ class _LostClaim(Exception):
     """This job's claim on the run was taken over: roll back and change nothing."""
 
 
-def _keep(run: FeatureRun, output: dict) -> None:
-    """What a successful run leaves behind besides its output: a parsed resume is saved."""
+def _keep(tx: Session, run: FeatureRun, output: dict) -> None:
+    """What a successful run leaves behind in `tx` besides its output: a parsed resume is saved."""
     if run.feature_key == "resume_parsing":
         parsed = output["data"]["resume"]
-        db.session.add(Resume(user_id=run.user_id, filename=run.inputs["filename"], parsed=parsed, created_at=utcnow()))
+        tx.add(Resume(user_id=run.user_id, filename=run.inputs["filename"], parsed=parsed, created_at=utcnow()))
 
 
 def _fail(run_id: str, claim: str, message: str) -> None:
@@ -224,9 +250,9 @@ def _fail(run_id: str, claim: str, message: str) -> None:
     if not message.endswith("refunded."):
         message = f"{message} Your tokens were refunded."
     try:
-        with write_transaction():
+        with write_transaction() as tx:
             charges.refund_charge(run.charge_id, run.user_id, note=f"Refund: {run.feature_key} run failed")
-            if not _settle(run_id, claim, status="failed", error=message[:2000]):
+            if not _settle(tx, run_id, claim, status=RunStatus.FAILED, error=message[:2000]):
                 raise _LostClaim
     except _LostClaim:
         current_app.logger.warning("run %s: job %s lost its claim; failure dropped", run_id, current_job_id())
@@ -257,7 +283,7 @@ def _abandoned(run_id: str, now):
 def _requeue(run_id: str, now) -> bool:
     with write_transaction():
         return db.session.execute(
-            _abandoned(run_id, now).values(status="queued", claim=None, lease_expires_at=_queued_deadline()),
+            _abandoned(run_id, now).values(status=RunStatus.QUEUED, claim=None, lease_expires_at=_queued_deadline()),
             execution_options=NO_SYNC,
         ).rowcount == 1
 
@@ -268,7 +294,7 @@ def _give_up(run_id: str, now) -> None:
         with write_transaction():
             charges.refund_charge(charge_id, note="Refund: run interrupted")  # the charge row first
             if db.session.execute(
-                _abandoned(run_id, now).values(status="failed", claim=None, lease_expires_at=None,
+                _abandoned(run_id, now).values(status=RunStatus.FAILED, claim=None, lease_expires_at=None,
                                                finished_at=utcnow(), error=INTERRUPTED),
                 execution_options=NO_SYNC,
             ).rowcount != 1:
@@ -288,7 +314,7 @@ def fail_refunded(limit: int = 500) -> int:
     with write_transaction():
         failed = db.session.execute(
             update(FeatureRun).where(FeatureRun.id.in_(run_ids), FeatureRun.status.in_(ACTIVE))
-            .values(status="failed", claim=None, lease_expires_at=None, finished_at=utcnow(), error=INTERRUPTED),
+            .values(status=RunStatus.FAILED, claim=None, lease_expires_at=None, finished_at=utcnow(), error=INTERRUPTED),
             execution_options=NO_SYNC,
         ).rowcount
     for run_id in run_ids:

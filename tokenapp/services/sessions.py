@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from ..digits import id_or_none
 from ..database import write_transaction
@@ -54,12 +55,8 @@ def end(session_id: str | None) -> None:
         db.session.execute(delete(UserSession).where(UserSession.id == session_id))
 
 
-def end_others(user_id: int, keep_session_id: str | None) -> int:
-    """Revoke every session of the user except `keep_session_id`; return how many ended.
-
-    Runs inside the caller's transaction when there is one (a password change).
-    """
-    with write_transaction():
-        result = db.session.execute(delete(UserSession).where(UserSession.user_id == user_id,
-                                                              UserSession.id != (keep_session_id or "")))
+def end_others(tx: Session, user_id: int, keep_session_id: str | None) -> int:
+    """Revoke in `tx` every session of the user except `keep_session_id`; return how many ended."""
+    result = tx.execute(delete(UserSession).where(UserSession.user_id == user_id,
+                                                  UserSession.id != (keep_session_id or "")))
     return result.rowcount

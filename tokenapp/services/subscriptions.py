@@ -9,18 +9,20 @@ from datetime import datetime, timezone
 
 from flask import current_app, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..database import write_transaction
 from ..digits import id_or_none
 from ..extensions import db
-from ..models import Subscription, User
+from ..models import Subscription, SubscriptionStatus, User
 from ..models._types import utcnow
-from . import catalog, ledger, stripe_api
+from . import catalog, stripe_api
 from .errors import PaymentsUnavailable
+from .ledger import writer
 from .purchases import success_url
 from .sql import insert_ignoring_conflicts
 
-UNLIMITED_STATES = {"active", "trialing"}
+UNLIMITED_STATES = {SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING}
 
 
 def _ensure_customer(user: User) -> str:
@@ -82,24 +84,24 @@ def _period_end(subscription) -> datetime | None:
     return datetime.fromtimestamp(int(end), timezone.utc) if end else None
 
 
-def apply(subscription) -> int | None:
-    """Store Stripe's view of a subscription and set the owner's Unlimited flag; return the owner."""
+def apply(tx: Session, subscription) -> int | None:
+    """Store in `tx` Stripe's view of a subscription and set the owner's Unlimited flag; return the owner."""
     user_id = _owner(subscription)
     if user_id is None:
         return None
     # Insert-if-missing, then lock: the webhook and the success page may both arrive first.
-    db.session.execute(insert_ignoring_conflicts(Subscription, {
-        "id": subscription["id"], "user_id": user_id, "plan_key": "unlimited", "status": "incomplete",
+    tx.execute(insert_ignoring_conflicts(Subscription, {
+        "id": subscription["id"], "user_id": user_id, "plan_key": "unlimited", "status": SubscriptionStatus.INCOMPLETE,
         "updated_at": utcnow()}))
-    row = db.session.get(Subscription, subscription["id"], with_for_update=True, populate_existing=True)
-    row.status = stripe_api.field(subscription, "status", "incomplete")
+    row = tx.get(Subscription, subscription["id"], with_for_update=True, populate_existing=True)
+    row.status = stripe_api.field(subscription, "status", SubscriptionStatus.INCOMPLETE)
     row.cancel_at_period_end = bool(stripe_api.field(subscription, "cancel_at_period_end", False))
     row.current_period_end = _period_end(subscription)
     row.updated_at = utcnow()
-    db.session.flush()
-    active = db.session.execute(select(Subscription.id).where(
+    tx.flush()
+    active = tx.execute(select(Subscription.id).where(
         Subscription.user_id == user_id, Subscription.status.in_(UNLIMITED_STATES))).first() is not None
-    ledger.set_unlimited(user_id, active)
+    writer.set_unlimited(tx, user_id, active)
     return user_id
 
 

@@ -2,6 +2,7 @@
 
 import secrets
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, select
 
@@ -9,6 +10,16 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import ResumeUpload
 from ..models._types import utcnow
+
+
+class Upload(Protocol):
+    """An uploaded file that passed the request's cheap checks."""
+
+    @property
+    def filename(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
 
 
 def keep(user_id: int, filename: str, data: bytes) -> dict:

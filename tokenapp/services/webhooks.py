@@ -29,10 +29,11 @@ import time
 import stripe
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import StripeEvent
+from ..models import StripeEvent, StripeEventStatus
 from ..models._types import utcnow
 from . import purchases, stripe_api, stripe_cache, subscriptions
 from .errors import InvalidWebhook, NotFound, RejectedWebhook, StripeObjectMissing, WebhookProcessingFailed
@@ -104,12 +105,12 @@ def process(event: dict, *, replay: bool = False) -> bool:
         return False
     try:
         context = _prefetch(event)
-        with write_transaction():
-            if not _claim(event, replay):
+        with write_transaction() as tx:
+            if not _claim(tx, event, replay):
                 return False
-            _dispatch(event["type"], context)
-            db.session.execute(update(StripeEvent).where(StripeEvent.id == event["id"])
-                               .values(status="processed", processed_at=utcnow()))
+            _dispatch(tx, event["type"], context)
+            tx.execute(update(StripeEvent).where(StripeEvent.id == event["id"])
+                               .values(status=StripeEventStatus.PROCESSED, processed_at=utcnow()))
     except (RejectedWebhook, StripeObjectMissing) as error:  # permanent: the event itself is wrong
         rejection = error if isinstance(error, RejectedWebhook) else RejectedWebhook(f"Webhook rejected: {error.message}")
         _record_rejection(event["id"], event["type"], event, rejection)
@@ -199,33 +200,35 @@ def _stand_in_id(text: str) -> str:
 
 def _already_processed(event_id: str) -> bool:
     """A cheap early answer for duplicates; the claim below stays the authority."""
-    return db.session.execute(select(StripeEvent.status).where(StripeEvent.id == event_id)).scalar() == "processed"
+    return db.session.execute(select(StripeEvent.status).where(StripeEvent.id == event_id)).scalar() == StripeEventStatus.PROCESSED
 
 
-def _claim(event: dict, replay: bool) -> bool:
-    row = {"id": event["id"], "type": str(event["type"])[:100], "payload": event, "status": "processing",
+def _claim(tx: Session, event: dict, replay: bool) -> bool:
+    row = {"id": event["id"], "type": str(event["type"])[:100], "payload": event, "status": StripeEventStatus.PROCESSING,
            "received_at": utcnow()}
-    if db.session.execute(insert_ignoring_conflicts(StripeEvent, row).returning(StripeEvent.id)).scalar():
+    if tx.execute(insert_ignoring_conflicts(StripeEvent, row).returning(StripeEvent.id)).scalar():
         return True
-    retryable = ["failed", "rejected", "processed"] if replay else ["failed", "rejected"]
-    return db.session.execute(
+    retryable = [StripeEventStatus.FAILED, StripeEventStatus.REJECTED]
+    if replay:
+        retryable.append(StripeEventStatus.PROCESSED)
+    return tx.execute(
         update(StripeEvent).where(StripeEvent.id == event["id"], StripeEvent.status.in_(retryable))
-        .values(status="processing", error=None).returning(StripeEvent.id)
+        .values(status=StripeEventStatus.PROCESSING, error=None).returning(StripeEvent.id)
     ).scalar() is not None
 
 
-def _record(event_id: str, event_type: str, payload: dict, status: str, message: str) -> None:
+def _record(event_id: str, event_type: str, payload: dict, status: StripeEventStatus, message: str) -> None:
     """Store the outcome of an event that was not processed (never over a processed one)."""
     with write_transaction():
         db.session.execute(insert_ignoring_conflicts(StripeEvent, {
             "id": event_id, "type": _printable(event_type)[:100], "payload": payload,
             "status": status, "error": message, "received_at": utcnow()}))
-        db.session.execute(update(StripeEvent).where(StripeEvent.id == event_id, StripeEvent.status != "processed")
+        db.session.execute(update(StripeEvent).where(StripeEvent.id == event_id, StripeEvent.status != StripeEventStatus.PROCESSED)
                            .values(status=status, error=message))
 
 
 def _record_failure(event: dict, error: Exception) -> None:
-    _record(event["id"], str(event.get("type")), event, "failed", _printable(f"{type(error).__name__}: {error}")[:2000])
+    _record(event["id"], str(event.get("type")), event, StripeEventStatus.FAILED, _printable(f"{type(error).__name__}: {error}")[:2000])
 
 
 def _record_rejection(event_id: str, event_type: str, payload: dict, rejection: RejectedWebhook) -> None:
@@ -236,7 +239,7 @@ def _record_rejection(event_id: str, event_type: str, payload: dict, rejection: 
         payload = event if usable else {"raw": payload.get("raw", "")}
         if usable and isinstance(event.get("id"), str) and EVENT_ID.fullmatch(event["id"]):
             event_id, event_type = event["id"], str(event.get("type"))
-    _record(event_id, event_type, payload, "rejected", _printable(rejection.message)[:2000])
+    _record(event_id, event_type, payload, StripeEventStatus.REJECTED, _printable(rejection.message)[:2000])
 
 
 def _retrieve(kind: str, object_id: str):
@@ -303,21 +306,21 @@ def _check_agreement(event: dict, kind: str, claimed: dict, actual: dict) -> Non
     raise RejectedWebhook(f"Webhook rejected: the event disagrees with Stripe ({detail[:500]}).")
 
 
-def _dispatch(event_type: str, context: dict) -> None:
+def _dispatch(tx: Session, event_type: str, context: dict) -> None:
     if "subscription" in context:
         if context["subscription"] is not None:
-            subscriptions.apply(context["subscription"])
+            subscriptions.apply(tx, context["subscription"])
     elif event_type in SESSION_EVENTS:
-        purchases.apply_session(context["checkout.session"])
+        purchases.apply_session(tx, context["checkout.session"])
     elif event_type == "checkout.session.async_payment_failed":
         session = context["checkout.session"]
         if stripe_api.field(session, "payment_status") == "paid":
-            purchases.apply_session(session)
+            purchases.apply_session(tx, session)
         else:
-            purchases.record_async_failure(session)
+            purchases.record_async_failure(tx, session)
     elif event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-        purchases.apply_payment_intent(context["payment_intent"])
+        purchases.apply_payment_intent(tx, context["payment_intent"])
     elif event_type == "charge.refunded":
-        purchases.apply_charge(context["charge"], context["metadata"])
+        purchases.apply_charge(tx, context["charge"], context["metadata"])
     elif event_type in DISPUTE_EVENTS:
-        purchases.apply_dispute(context["dispute"], context["metadata"])
+        purchases.apply_dispute(tx, context["dispute"], context["metadata"])
