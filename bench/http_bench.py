@@ -54,24 +54,25 @@ def _free_port() -> int:
 
 
 def start_gunicorn(url: str, workers: int, worker_class: str, log_path: str,
-                   extra_env: dict | None = None) -> tuple[subprocess.Popen, str]:
+                   extra_env: dict | None = None, root: str = ROOT) -> tuple[subprocess.Popen, str]:
     """Start gunicorn on a free local port with the production settings; (process, base URL).
 
     It serves bench/bench_wsgi.py: the deployed app with the per-user rate limits
-    raised above what the bench's few users send (see that file).
+    raised above what the bench's few users send (see that file), importing
+    the `tokenapp` package found in `root` (this repository unless told).
     """
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TOKENAPP_", "STRIPE_", "AI_PROVIDER", "REDIS_URL", "RATE_LIMITS"))}
     env.update(TOKENAPP_ENV="production", SECRET_KEY="bench-" + os.urandom(16).hex(), DATABASE_URL=url,
-               PYTHONPATH=os.pathsep.join(filter(None, [ROOT, HERE, env.get("PYTHONPATH")])))
+               PYTHONPATH=os.pathsep.join(filter(None, [root, HERE, env.get("PYTHONPATH")])))
     env.update({**UNUSED_STRIPE, **(extra_env or {})})
     command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class,
                "-b", f"127.0.0.1:{port}", "bench_wsgi:app"]
     if worker_class == "gthread":
         command[5:5] = ["--threads", "4"]
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     _wait_until_serving(base, process, log_path)
