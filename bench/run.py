@@ -6,6 +6,7 @@ SQLite file and the gunicorn processes this run made are removed at the end.
 """
 
 import argparse
+import functools
 import os
 import platform
 import shutil
@@ -95,13 +96,8 @@ def bench_http(backend: str, url: str, emails: list[str], args: argparse.Namespa
         meter = CpuMeter(proc_cpu.gunicorn_workers(server.pid), pg)
         floor = None
         if backend == "postgresql" and not args.no_floor:
-            floor_users = pgbench_floor.make_floor_users(url)
+            floor = functools.partial(pgbench_floor.run, url, pgbench_floor.make_floor_users(url))
             log(f"{backend}: {pgbench_floor.FLOOR_USERS} pgbench floor users made")
-
-            def floor(clients, seconds):
-                """One pgbench round beside the wrk rounds."""
-                return pgbench_floor.run(url, floor_users, clients, seconds)
-
         return http_bench.http_rows(backend, base, users_file, args.http_seconds, args.rounds, log, meter, floor)
     finally:
         http_bench.stop_gunicorn(server)
