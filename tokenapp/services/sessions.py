@@ -41,7 +41,7 @@ def start(user_id: int) -> str:
 
 _USERS, _SESSIONS = User.__table__, UserSession.__table__
 _LIVE_SESSION_USER = (
-    select(*_USERS.c)
+    select(*(attribute.columns[0].label(attribute.key) for attribute in User.__mapper__.column_attrs))
     .join_from(_USERS, _SESSIONS, _SESSIONS.c.user_id == _USERS.c.id)
     .where(_USERS.c.id == bindparam("user_id"), _SESSIONS.c.id == bindparam("session_id"),
            _SESSIONS.c.created_at >= bindparam("oldest", type_=_SESSIONS.c.created_at.type))
@@ -60,7 +60,7 @@ def user_for(user_id: str, session_id: str | None) -> User | None:
 
 
 def _as_loaded(row) -> User:
-    """The session's User for a row of the users table, as if the ORM had loaded it (no second query).
+    """The session's User for a row of its mapped columns, as if the ORM had loaded it (no second query).
 
     Clean and persistent in the request's session: a change to it is flushed
     like any loaded object's, and a commit expires it as usual.
