@@ -2,8 +2,9 @@
 
 import os
 import re
+import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import create_engine, text
 
@@ -11,7 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD = "bench-password-123"
 FAST_HASH = "pbkdf2:sha256:1000"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-PG_DB_NAME = re.compile(r"^tokenapp_bench[a-z0-9_]*$")
+PG_DB_NAME = re.compile(r"^tokenapp_[a-z0-9_]*bench[a-z0-9_]*$")
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def clean_environment() -> None:
@@ -29,7 +31,7 @@ def _admin_engine():
 def create_pg_database(name: str) -> str:
     """(Re)create our own PostgreSQL database `name`; return its SQLAlchemy URL."""
     if not PG_DB_NAME.match(name):
-        raise SystemExit(f"bench: refusing to use database {name!r}: its name must start with tokenapp_bench")
+        raise SystemExit(f"bench: refusing to use database {name!r}: its name must be tokenapp_...bench...")
     engine = _admin_engine()
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -156,6 +158,47 @@ def percentile_ms(seconds: list[float], pct: float) -> float | None:
 
 
 @dataclass
+class Cpu:
+    """CPU milliseconds per operation: the app's side (bench process or gunicorn) and PostgreSQL's backends."""
+
+    app_ms: float | None = None
+    pg_ms: float | None = None
+
+    def text(self) -> str:
+        """`app/PG`, or `app` alone without PostgreSQL; - when unknown."""
+        if self.app_ms is None:
+            return "-"
+        return f"{self.app_ms:.2f}" + ("" if self.pg_ms is None else f"/{self.pg_ms:.2f}")
+
+
+def median_cpu(samples: list[Cpu]) -> Cpu:
+    """The median of each side over several rounds."""
+    apps = [s.app_ms for s in samples if s.app_ms is not None]
+    pgs = [s.pg_ms for s in samples if s.pg_ms is not None]
+    return Cpu(statistics.median(apps) if apps else None, statistics.median(pgs) if pgs else None)
+
+
+class CpuMeter:
+    """CPU spent by the app side (a /proc process set, or this process when None) and PostgreSQL, between marks."""
+
+    def __init__(self, app=None, pg=None):
+        self.app, self.pg = app, pg
+
+    def start(self):
+        """A mark to measure from."""
+        app = self.app.snapshot() if self.app else time.process_time()
+        return app, self.pg.snapshot() if self.pg else None
+
+    def per_op(self, mark, ops: int) -> Cpu:
+        """CPU ms per operation since `mark`, over `ops` operations."""
+        app_mark, pg_mark = mark
+        app = self.app.since(app_mark) if self.app else time.process_time() - app_mark
+        pg = self.pg.since(pg_mark) if self.pg else None
+        ops = max(1, ops)
+        return Cpu(app * 1e3 / ops, None if pg is None else pg * 1e3 / ops)
+
+
+@dataclass
 class Row:
     """One line of the result table."""
 
@@ -169,8 +212,19 @@ class Row:
     errors: int = 0
     target: str = ""
     result: str = "-"
+    rates: list[float] = field(default_factory=list)
+    cpu: Cpu = field(default_factory=Cpu)
+    ref_cpu: Cpu = field(default_factory=Cpu)
+    fixed_ratio: float | None = None
+
+    @property
+    def spread(self) -> str:
+        """min..max of the rounds' rates."""
+        return f"{min(self.rates):.0f}..{max(self.rates):.0f}" if self.rates else "-"
 
     @property
     def ratio(self) -> float | None:
-        """rate / ref when both are known."""
+        """rate / ref when both are known (or a ratio the row states itself)."""
+        if self.fixed_ratio is not None:
+            return self.fixed_ratio
         return self.rate / self.ref if self.rate and self.ref else None

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, text
 
-from common import Row, percentile_ms
+import proc_cpu
+from common import Cpu, CpuMeter, Row, median_cpu, percentile_ms
 
 FEATURE = "cover_letter"
 COST = 10
@@ -131,39 +132,59 @@ def run_cell(app, op, workers: int, duration: float) -> tuple[float, ThreadResul
     return len(merged.latencies) / elapsed, merged
 
 
-def compare(app, engine, users: list[int], workers: int, duration: float, rounds: int):
-    """Alternate floor and charge rounds; (median charge/s, median floor/s, charge results, floor results)."""
+def compare(app, engine, users: list[int], workers: int, duration: float, rounds: int, meter: CpuMeter):
+    """Alternate floor and charge rounds; each side's per-round rates, CPU per op, and merged results."""
     run_cell(app, floor_op(engine, users), workers, min(0.5, duration))  # fill the pool, warm the caches
     run_cell(app, charge_op(users), workers, min(0.5, duration))
-    charge_rates, floor_rates, charged, floored = [], [], ThreadResult(), ThreadResult()
+    sides = {"floor": Side(), "charge": Side()}
     for _ in range(rounds):
-        for op, rates, total in ((floor_op(engine, users), floor_rates, floored),
-                                 (charge_op(users), charge_rates, charged)):
+        for name, op in (("floor", floor_op(engine, users)), ("charge", charge_op(users))):
+            mark = meter.start()
             rate, result = run_cell(app, op, workers, duration)
-            rates.append(rate)
-            total.latencies += result.latencies
-            total.errors += result.errors
-            total.first_error = total.first_error or result.first_error
-    return statistics.median(charge_rates), statistics.median(floor_rates), charged, floored
+            side = sides[name]
+            side.rates.append(rate)
+            side.cpu.append(meter.per_op(mark, len(result.latencies)))
+            side.total.latencies += result.latencies
+            side.total.errors += result.errors
+            side.total.first_error = side.total.first_error or result.first_error
+    return sides["charge"], sides["floor"]
+
+
+@dataclass
+class Side:
+    """One side of a cell (charge or floor) over its rounds."""
+
+    rates: list[float] = field(default_factory=list)
+    cpu: list[Cpu] = field(default_factory=list)
+    total: ThreadResult = field(default_factory=ThreadResult)
 
 
 def ledger_rows(backend: str, app, scenarios: list[tuple[str, list[int]]], duration: float, rounds: int,
-                log) -> list[Row]:
-    """The charge-vs-floor rows for one backend: each scenario at 1 and 16 threads."""
+                log, pg_db: str | None = None) -> list[Row]:
+    """The charge-vs-floor rows for one backend: each scenario at 1 and 16 threads.
+
+    CPU per operation is this process's (every thread: the app's Python) and,
+    on PostgreSQL, the server processes serving `pg_db`.
+    """
     from tokenapp.extensions import db
 
     with app.app_context():
         engine = db.engine
+    meter = CpuMeter(None, proc_cpu.postgres_backends(pg_db) if pg_db else None)
     rows = []
     for label, users in scenarios:
         for workers in THREADS:
-            rate, floor, charged, floored = compare(app, engine, users, workers, duration, rounds)
-            row = Row(backend, label, f"{workers} thr", rate, floor, percentile_ms(charged.latencies, 50),
-                      percentile_ms(charged.latencies, 99), charged.errors + floored.errors, f"ratio>={TARGET_RATIO}")
+            charged, floored = compare(app, engine, users, workers, duration, rounds, meter)
+            rate, floor = statistics.median(charged.rates), statistics.median(floored.rates)
+            row = Row(backend, label, f"{workers} thr", rate, floor, percentile_ms(charged.total.latencies, 50),
+                      percentile_ms(charged.total.latencies, 99), charged.total.errors + floored.total.errors,
+                      f"ratio>={TARGET_RATIO}", rates=charged.rates, cpu=median_cpu(charged.cpu),
+                      ref_cpu=median_cpu(floored.cpu))
             row.result = "PASS" if row.ratio and row.ratio >= TARGET_RATIO and not row.errors else "FAIL"
-            for problem in filter(None, (charged.first_error, floored.first_error)):
+            for problem in filter(None, (charged.total.first_error, floored.total.first_error)):
                 log(f"  {backend} {label} {workers} thr: error: {problem}")
-            log(f"  {backend:10} {label:20} {workers:2} thr: {rate:6.0f} charges/s (p99 {row.p99_ms or 0:.1f} ms), "
-                f"floor {floor:6.0f}/s (p99 {percentile_ms(floored.latencies, 99) or 0:.1f} ms)")
+            log(f"  {backend:10} {label:20} {workers:2} thr: {rate:6.0f} charges/s (p99 {row.p99_ms or 0:.1f} ms, "
+                f"CPU {row.cpu.text()} ms), floor {floor:6.0f}/s (p99 "
+                f"{percentile_ms(floored.total.latencies, 99) or 0:.1f} ms, CPU {row.ref_cpu.text()} ms)")
             rows.append(row)
     return rows

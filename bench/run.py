@@ -6,6 +6,7 @@ SQLite file and the gunicorn processes this run made are removed at the end.
 """
 
 import argparse
+import functools
 import os
 import platform
 import shutil
@@ -25,9 +26,12 @@ common.clean_environment()
 
 import http_bench  # noqa: E402
 import ledger_bench  # noqa: E402
+import pgbench_floor  # noqa: E402
+import proc_cpu  # noqa: E402
+from common import CpuMeter  # noqa: E402
 
-COLUMNS = ("backend", "scenario", "conc", "rate/s", "floor|ref/s", "ratio", "p50 ms", "p99 ms", "errors",
-           "target", "result")
+COLUMNS = ("backend", "scenario", "conc", "rate/s", "min..max", "floor|ref/s", "ratio", "CPU ms/op",
+           "ref CPU ms/op", "p50 ms", "p99 ms", "errors", "target", "result")
 HOT_BALANCE = 1_000_000_000
 USER_BALANCE = 10_000_000
 
@@ -45,6 +49,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--pg-db", default="tokenapp_bench", help="our own database, dropped and recreated")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn/wrk part")
+    parser.add_argument("--no-floor", action="store_true", help="skip the pgbench floor row (PostgreSQL)")
     return parser.parse_args()
 
 
@@ -63,7 +68,8 @@ def bench_backend(backend: str, url: str, args: argparse.Namespace, workdir: str
     web = common.make_users(app, "web", args.http_users, USER_BALANCE)
     log(f"{backend}: {1 + args.users + args.http_users} users registered in {time.perf_counter() - started:.1f}s")
     scenarios = [("charge, 1 hot user", hot), (f"charge, {len(many)} users", many)]
-    rows = ledger_bench.ledger_rows(backend, app, scenarios, args.seconds, args.rounds, log)
+    pg_db = args.pg_db if backend == "postgresql" else None
+    rows = ledger_bench.ledger_rows(backend, app, scenarios, args.seconds, args.rounds, log, pg_db)
     problems = common.ledger_problems(app)
     log(f"{backend}: ledger audit after the run: {len(problems)} problem(s) {problems[:3]}")
     if problems:
@@ -86,7 +92,13 @@ def bench_http(backend: str, url: str, emails: list[str], args: argparse.Namespa
         http_bench.write_users_file(base, emails, users_file)
         log(f"{backend}: gunicorn -w {args.gunicorn_workers} -k {args.worker_class} at {base}, "
             f"{len(emails)} users logged in")
-        return http_bench.http_rows(backend, base, users_file, args.http_seconds, args.rounds, log)
+        pg = proc_cpu.postgres_backends(args.pg_db) if backend == "postgresql" else None
+        meter = CpuMeter(proc_cpu.gunicorn_workers(server.pid), pg)
+        floor = None
+        if backend == "postgresql" and not args.no_floor:
+            floor = functools.partial(pgbench_floor.run, url, pgbench_floor.make_floor_users(url))
+            log(f"{backend}: {pgbench_floor.FLOOR_USERS} pgbench floor users made")
+        return http_bench.http_rows(backend, base, users_file, args.http_seconds, args.rounds, log, meter, floor)
     finally:
         http_bench.stop_gunicorn(server)
 
@@ -108,15 +120,16 @@ def _cells(row: Row) -> list[str]:
         """A figure, or - when there is none."""
         return "-" if value is None else format(value, fmt)
 
-    return [row.backend, row.scenario, row.conc, num(row.rate, ".0f"), num(row.ref, ".0f"), num(row.ratio, ".2f"),
-            num(row.p50_ms, ".1f"), num(row.p99_ms, ".1f"), str(row.errors), row.target, row.result]
+    return [row.backend, row.scenario, row.conc, num(row.rate, ".0f"), row.spread, num(row.ref, ".0f"),
+            num(row.ratio, ".2f"), row.cpu.text(), row.ref_cpu.text(), num(row.p50_ms, ".1f"), num(row.p99_ms, ".1f"),
+            str(row.errors), row.target, row.result]
 
 
 def format_table(rows: list[Row]) -> str:
     """Aligned plain-text table; text columns left, figures right."""
     lines = [list(COLUMNS)] + [_cells(row) for row in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(COLUMNS))]
-    left = {0, 1, 2, 9, 10}
+    left = {0, 1, 2, 12, 13}
 
     def render(line):
         """One aligned line."""
@@ -143,8 +156,10 @@ def preflight(args: argparse.Namespace, backends: list[str]) -> None:
         raise SystemExit(f"bench: unknown backend(s): {', '.join(sorted(unknown))}")
     if not args.no_http and http_bench.wrk_path() is None:
         raise SystemExit(http_bench.WRK_MISSING)
+    if "postgresql" in backends and not args.no_http and not args.no_floor and pgbench_floor.pgbench_path() is None:
+        raise SystemExit("bench: pgbench is not installed (Debian: postgresql-client); or run with --no-floor.")
     if "postgresql" in backends and not common.PG_DB_NAME.match(args.pg_db):
-        raise SystemExit(f"bench: refusing to use database {args.pg_db!r}: its name must start with tokenapp_bench")
+        raise SystemExit(f"bench: refusing to use database {args.pg_db!r}: its name must be tokenapp_...bench...")
     if "postgresql" in backends and (why := common.check_postgres()):
         raise SystemExit(f"bench: PostgreSQL is not reachable at {common.PG_ADMIN_URL} ({why}).\n"
                          "  Set BENCH_PG_URL, or run with --backends sqlite.")
@@ -191,7 +206,13 @@ def legend_text(args: argparse.Namespace, rows: list[Row]) -> str:
     return (f"targets met: {met} of {len(judged)}. Each cell: {args.rounds} alternating rounds, medians shown.\n"
             f"rate: committed charges/s ({args.seconds:g} s rounds) or 2xx responses/s (wrk, {args.http_seconds:g} s "
             f"rounds). floor|ref: bare UPDATE+INSERT transactions/s on the same engine and threads, or GET balance "
-            f"req/s on the same server.\np50/p99: per charge (ledger) or per request (HTTP). errors: failed "
+            f"req/s on the same server. min..max: the rounds' rates.\n"
+            f"CPU ms/op (median round), as app/PostgreSQL: app = this process, every thread (ledger), the gunicorn "
+            f"master and workers (HTTP) or pgbench (floor); PostgreSQL = the server processes serving the bench "
+            f"database (/proc). ref CPU: the same for the floor|ref side.\n"
+            f"pgbench floor: a deduct's UPDATE + INSERT in pgbench over {pgbench_floor.FLOOR_USERS} users; its ratio "
+            f"is HTTP deduct/s ÷ floor/s at the same clients.\n"
+            f"p50/p99: per charge (ledger) or per request (HTTP). errors: failed "
             f"charges, or non-2xx answers + socket errors. HTTP: gunicorn -w {args.gunicorn_workers} "
             f"-k {args.worker_class}, wrk -t2.")
 

@@ -24,6 +24,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import proc_cpu  # noqa: E402
+from common import CpuMeter  # noqa: E402
 from stripe_standin import create_standin_app, serve_in_thread  # noqa: E402
 from stripe_standin.webhooks import signature_header  # noqa: E402
 
@@ -138,9 +140,18 @@ def measure(name: str, database_url: str) -> list[tuple]:
             except httpx.HTTPError:
                 time.sleep(0.2)
         events = [("POST", event_for(i, pid)) for i, pid in enumerate(ids)]
-        trivial = hammer(base + "/healthz", [("GET", b"")] * EVENTS)
-        fresh = hammer(base + "/api/stripe/webhooks", events)
-        dupes = hammer(base + "/api/stripe/webhooks", events)
+        database = database_url.rsplit("/", 1)[1] if database_url.startswith("postgresql") else None
+        meter = CpuMeter(proc_cpu.gunicorn_workers(server.pid), proc_cpu.postgres_backends(database) if database else None)
+
+        def timed(url: str, jobs: list) -> tuple:
+            """hammer() plus the server's (and PostgreSQL's) CPU per request."""
+            mark = meter.start()
+            result = hammer(url, jobs)
+            return (*result, meter.per_op(mark, len(jobs)))
+
+        trivial = timed(base + "/healthz", [("GET", b"")] * EVENTS)
+        fresh = timed(base + "/api/stripe/webhooks", events)
+        dupes = timed(base + "/api/stripe/webhooks", events)
     finally:
         server.terminate()
         server.wait(10)
@@ -149,13 +160,16 @@ def measure(name: str, database_url: str) -> list[tuple]:
 
 
 def print_table(rows: list[tuple]) -> None:
-    print(f"{'backend':<11}{'scenario':<24}{'events/s':>9}{'vs trivial':>11}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>8}")
-    for backend, scenario, rate, latencies, errors, reference in rows:
+    print(f"{'backend':<11}{'scenario':<24}{'events/s':>9}{'vs trivial':>11}{'CPU ms/req':>12}{'p50 ms':>8}"
+          f"{'p99 ms':>8}{'non-2xx':>8}")
+    for backend, scenario, rate, latencies, errors, cpu, reference in rows:
         ratio = f"{rate / reference:.2f}" if reference else "-"
-        print(f"{backend:<11}{scenario:<24}{rate:>9.0f}{ratio:>11}{pct(latencies, 50):>8.1f}{pct(latencies, 99):>8.1f}"
-              f"{errors:>8}")
+        print(f"{backend:<11}{scenario:<24}{rate:>9.0f}{ratio:>11}{cpu.text():>12}{pct(latencies, 50):>8.1f}"
+              f"{pct(latencies, 99):>8.1f}{errors:>8}")
     print(f"\n{EVENTS} events per row, {CLIENTS} concurrent clients, gunicorn -w {WORKERS} -k gthread --threads 4; "
-          "a new event is verified, stored and credits one purchase.")
+          "a new event is verified, stored and credits one purchase.\nCPU ms/req: gunicorn's master and workers "
+          "/ PostgreSQL's backends for this database (/proc), per request. One round per row (each new event "
+          "can be new only once): run it twice to see the noise.")
 
 
 def main() -> None:

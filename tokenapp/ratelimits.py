@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_login import current_user
+from limits.storage import MemoryStorage
 
 from .services.accounts import normalize_email
 
@@ -109,10 +110,33 @@ def register(app: Flask) -> None:
             app.view_functions[endpoint] = _apply(limiter, rules, *marked)(view)
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-memory counters, their expired entries swept inline at most once a second.
+
+    MemoryStorage starts a timer thread after nearly every hit to sweep them,
+    which cost a deduct about 0.3 ms of CPU. A counter past its window is
+    ignored on read either way (`get` checks the expiry), so only the
+    clean-up of idle keys moves, from a thread into the next hit.
+    """
+
+    STORAGE_SCHEME = ["sweptmemory"]
+    SWEEP_EVERY_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options) -> None:
+        self._next_sweep = 0.0
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the parent's private per-hit timer
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_EVERY_SECONDS
+            self._MemoryStorage__expire_events()
+
+
 def _make_limiter(app: Flask) -> Limiter:
     redis_url = app.config.get("REDIS_URL")
     options = {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
-    limiter = Limiter(by_address, storage_uri=redis_url or "memory://", storage_options=options,
+    limiter = Limiter(by_address, storage_uri=redis_url or "sweptmemory://", storage_options=options,
                       strategy="fixed-window", headers_enabled=False,
                       in_memory_fallback_enabled=True, swallow_errors=True)  # Redis down: count in memory
     limiter.init_app(app)

@@ -1,0 +1,117 @@
+"""A lean request: the cheaper per-request steps do exactly what the costlier ones did."""
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from flask import jsonify
+from limits.storage import MemoryStorage
+from sqlalchemy import inspect, update
+
+from tokenapp import create_app
+from tokenapp.extensions import db
+from tokenapp.models import User, UserSession
+from tokenapp.ratelimits import EXTENSION_KEY, SweptMemoryStorage
+from tokenapp.security import CONTENT_SECURITY_POLICY
+from tokenapp.services import sessions
+
+
+def _cookie_ids(client) -> tuple[str, str]:
+    with client.session_transaction() as cookie:
+        return cookie["_user_id"], cookie["sid"]
+
+
+def test_the_signed_in_user_is_loaded_as_the_orm_would_load_it(app, client, user):
+    user_id, session_id = _cookie_ids(client)
+    dismissed = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with app.app_context():
+        loaded = sessions.user_for(user_id, session_id)
+        assert loaded.email == user and loaded.id == int(user_id) and loaded.created_at.tzinfo is not None
+        state = inspect(loaded)
+        assert state.persistent and not state.modified and not db.session.dirty
+        assert db.session.get(User, loaded.id) is loaded
+        assert sessions.user_for(user_id, session_id) is loaded
+        loaded.welcome_dismissed_at = dismissed
+        db.session.commit()
+        db.session.remove()
+    with app.app_context():
+        assert db.session.get(User, int(user_id)).welcome_dismissed_at == dismissed
+        db.session.remove()
+
+
+def test_no_user_without_the_live_session_record(app, client, user):
+    user_id, session_id = _cookie_ids(client)
+    with app.app_context():
+        assert sessions.user_for(str(int(user_id) + 1), session_id) is None
+        assert sessions.user_for(user_id, session_id + "x") is None
+        assert sessions.user_for(user_id, None) is None
+        too_old = datetime.now(UTC) - app.config["PERMANENT_SESSION_LIFETIME"] - timedelta(minutes=1)
+        db.session.execute(update(UserSession).where(UserSession.id == session_id).values(created_at=too_old))
+        db.session.commit()
+        assert sessions.user_for(user_id, session_id) is None
+        db.session.remove()
+    assert client.get("/api/tokens/balance").status_code == 401
+
+
+def _timers_started_by(storage_class, monkeypatch) -> int:
+    started = []
+    real_start = threading.Timer.start
+    monkeypatch.setattr(threading.Timer, "start", lambda timer: (started.append(timer), real_start(timer))[1])
+    storage = storage_class()
+    started.clear()
+    for number in range(5):
+        storage.incr(f"key{number}", 60)
+        time.sleep(0.03)
+    return len(started)
+
+
+def test_in_memory_limits_start_no_thread_per_hit(monkeypatch):
+    assert _timers_started_by(MemoryStorage, monkeypatch) >= 4
+    assert _timers_started_by(SweptMemoryStorage, monkeypatch) == 0
+
+
+def test_in_memory_limits_still_count_expire_and_sweep(monkeypatch):
+    storage = SweptMemoryStorage()
+    assert [storage.incr("user:1", 0.2) for _ in range(3)] == [1, 2, 3]
+    time.sleep(0.25)
+    assert storage.get("user:1") == 0
+    monkeypatch.setattr(SweptMemoryStorage, "SWEEP_EVERY_SECONDS", 0.0)
+    swept = SweptMemoryStorage()
+    swept.incr("user:2", 0.05)
+    time.sleep(0.06)
+    assert set(swept.storage) == {"user:2"}
+    swept.incr("user:3", 60)
+    assert set(swept.storage) == {"user:3"}
+
+
+def test_the_app_counts_in_swept_memory_without_redis(database_urls):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_urls["sqlite"], "RATELIMIT_ENABLED": True,
+                      "REDIS_URL": ""})
+    assert isinstance(app.extensions[EXTENSION_KEY].storage, SweptMemoryStorage)
+
+
+def test_a_tiny_json_answer_is_not_compressed_but_varies_on_encoding(client):
+    answer = client.get("/healthz", headers={"Accept-Encoding": "gzip, br"})
+    assert answer.content_length < 500 and "Content-Encoding" not in answer.headers
+    assert "Accept-Encoding" in answer.headers["Vary"]
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in page.headers["Vary"]
+
+
+def test_security_headers_keep_a_view_s_own_and_fill_the_rest(app):
+    app.add_url_rule("/own-headers", "own_headers",
+                     lambda: (jsonify(ok=True), 200, {"X-Frame-Options": "SAMEORIGIN", "Vary": "Origin",
+                                                      "Cache-Control": "max-age=60"}))
+    headers = app.test_client().get("/own-headers", headers={"Accept-Encoding": "gzip"}).headers
+    assert headers["X-Frame-Options"] == "SAMEORIGIN" and headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Vary"].startswith("Origin, Accept-Encoding")
+
+
+def test_a_control_character_in_a_read_header_is_named(api):
+    answer = api.get("/api/tokens/balance", headers={"Idempotency-Key": "a\x01b"})
+    assert answer.status_code == 400
+    assert answer.get_json() == {"error": "invalid_request",
+                                 "message": "The Idempotency-Key header contains control characters or invalid Unicode."}
