@@ -24,8 +24,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tokenapp.stripe_standin import create_standin_app, serve_in_thread  # noqa: E402
-from tokenapp.stripe_standin.webhooks import signature_header  # noqa: E402
+from tokenapp.stripe_standin import create_standin_app, serve_in_thread  # noqa: E402 - after the set-up above
+from tokenapp.stripe_standin.webhooks import signature_header  # noqa: E402 - after the set-up above
 
 EVENTS = 600
 CLIENTS = 8

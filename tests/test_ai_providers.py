@@ -11,8 +11,15 @@ import jinja2
 import pytest
 from flask import Flask, jsonify, request
 
-from tokenapp.ai.providers import (Completion, OpenAICompatibleProvider, Prompt, Provider,
-                                   ProviderError, build_provider, render_prompt)
+from tokenapp.ai.providers import (
+    Completion,
+    OpenAICompatibleProvider,
+    Prompt,
+    Provider,
+    ProviderError,
+    build_provider,
+    render_prompt,
+)
 from tokenapp.stripe_standin import serve_in_thread
 
 KEY = "sk-test-SECRET-do-not-leak-1234"

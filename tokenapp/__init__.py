@@ -6,9 +6,8 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database  # noqa: F401  (registers the SQLite connection hooks)
+from . import compression, cookies, database
 from .config import ConfigError, load_settings
-from . import compression, cookies
 from .extensions import csrf, db, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -42,8 +41,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
-    from . import models  # noqa: F401  (so the metadata knows every table)
-    from . import input_guard
+    from . import (
+        input_guard,
+        models,  # noqa: F401 - so the metadata knows every table
+    )
     from .api import reject_anonymous
     from .auth.session import configure_login
 

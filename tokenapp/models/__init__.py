@@ -3,18 +3,18 @@
 from .catalog import AIFeature, TokenPackage
 from .jobs import PeriodicJobClaim
 from .ledger import TokenAccount, TokenCharge, TokenTransaction, TransactionType
+from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
 from .runs import FeatureRun, Resume
 from .uploads import ResumeUpload
-from .payments import Referral, StripeEvent, Subscription, SubscriptionPlan, TokenPurchase
 from .user import User, UserSession
 
 __all__ = [
     "AIFeature",
     "FeatureRun",
     "PeriodicJobClaim",
+    "Referral",
     "Resume",
     "ResumeUpload",
-    "Referral",
     "StripeEvent",
     "Subscription",
     "SubscriptionPlan",

@@ -13,8 +13,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
-from ..digits import id_or_none
 from ..database import write_transaction
+from ..digits import id_or_none
 from ..extensions import db
 from ..models import User, UserSession
 from ..models._types import utcnow

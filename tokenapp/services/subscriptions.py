@@ -5,7 +5,7 @@ trialing). Webhooks only name a subscription; its state is always read back
 from Stripe, so events that arrive late or out of order change nothing.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app, url_for
 from sqlalchemy import select
@@ -79,7 +79,7 @@ def _period_end(subscription) -> datetime | None:
     if end is None:
         items = stripe_api.field(stripe_api.field(subscription, "items", {}), "data", [])
         end = stripe_api.field(items[0], "current_period_end") if items else None
-    return datetime.fromtimestamp(int(end), timezone.utc) if end else None
+    return datetime.fromtimestamp(int(end), UTC) if end else None
 
 
 def apply(subscription) -> int | None:

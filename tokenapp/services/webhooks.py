@@ -114,7 +114,7 @@ def process(event: dict, *, replay: bool = False) -> bool:
         rejection = error if isinstance(error, RejectedWebhook) else RejectedWebhook(f"Webhook rejected: {error.message}")
         _record_rejection(event["id"], event["type"], event, rejection)
         raise rejection from None
-    except Exception as error:  # noqa: BLE001 - transient or a bug: recorded, and Stripe retries
+    except Exception as error:  # transient or a bug: recorded, and Stripe retries
         current_app.logger.exception("stripe event %s (%s) failed", event.get("id"), event.get("type"))
         _record_failure(event, error)
         raise WebhookProcessingFailed("The event could not be processed; Stripe will retry it.") from error

@@ -161,7 +161,7 @@ def pdf_text(data: bytes) -> tuple[str, dict]:
 def _decrypts(reader) -> bool:
     try:
         return bool(reader.decrypt(""))
-    except Exception:  # missing crypto backend or a real password: either way we cannot read it
+    except Exception:  # noqa: BLE001 - missing crypto backend or a real password: either way we cannot read it
         return False
 
 
