@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_mapping(test_config)
     if app.config["TOKENAPP_ENV"] == "production":
         # One proxy in front: its X-Forwarded-For and -Proto give the client's address and scheme.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
     configure_logger(app)
     register_extensions(app)
     register_blueprints(app)

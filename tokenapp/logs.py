@@ -25,7 +25,7 @@ CONTEXT_FIELDS = ("request_id", "job_id", "run_id")
 
 
 @contextmanager
-def bound(**ids: str) -> Iterator[None]:
+def bound(**ids: object) -> Iterator[None]:
     """Tag every log line written inside the block with these ids (a job's, a run's)."""
     token = _CONTEXT.set({**_CONTEXT.get(), **{k: str(v) for k, v in ids.items() if v is not None}})
     try:

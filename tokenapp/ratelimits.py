@@ -111,7 +111,7 @@ def register(app: Flask) -> None:
 
 def _make_limiter(app: Flask) -> Limiter:
     redis_url = app.config.get("REDIS_URL")
-    options = {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
+    options: dict[str, str | int] = {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
     limiter = Limiter(by_address, storage_uri=redis_url or "memory://", storage_options=options,
                       strategy="fixed-window", headers_enabled=False,
                       in_memory_fallback_enabled=True, swallow_errors=True)  # Redis down: count in memory

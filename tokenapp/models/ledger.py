@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -41,7 +41,7 @@ class TransactionType(str, enum.Enum):
 _TYPE_LIST = ", ".join(f"'{t.value}'" for t in TransactionType)
 
 
-class TokenAccount(db.Model):
+class TokenAccount(Model):
     """One fixed row per user: the balance every charge locks and updates."""
 
     __tablename__ = "token_accounts"
@@ -60,7 +60,7 @@ class TokenAccount(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TokenTransaction(db.Model):
+class TokenTransaction(Model):
     """One balance change. Rows are only ever inserted."""
 
     __tablename__ = "token_transactions"
@@ -105,7 +105,7 @@ class ChargeStatus(str, enum.Enum):
     REFUNDED = "refunded"
 
 
-class TokenCharge(db.Model):
+class TokenCharge(Model):
     """Tokens taken for one feature run, held until the run settles them."""
 
     __tablename__ = "token_charges"

@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
-class TokenPurchase(db.Model):
+class TokenPurchase(Model):
     """One Checkout Session for a token package and what became of it."""
 
     __tablename__ = "token_purchases"
@@ -43,7 +43,7 @@ class TokenPurchase(db.Model):
         return self.tokens + self.bonus_tokens
 
 
-class SubscriptionPlan(db.Model):
+class SubscriptionPlan(Model):
     """A recurring plan sold through Checkout; today only Unlimited."""
 
     __tablename__ = "subscription_plans"
@@ -60,7 +60,7 @@ class SubscriptionPlan(db.Model):
     stripe_price_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     """A user's Stripe subscription, as Stripe last described it."""
 
     __tablename__ = "subscriptions"
@@ -75,7 +75,7 @@ class Subscription(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StripeEvent(db.Model):
+class StripeEvent(Model):
     """A Stripe event, stored by its id before it is acted on."""
 
     __tablename__ = "stripe_events"
@@ -90,7 +90,7 @@ class StripeEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class Referral(db.Model):
+class Referral(Model):
     """A sign-up through someone's referral link, and whether it was rewarded."""
 
     __tablename__ = "referrals"

@@ -7,9 +7,10 @@ Lock order is always the charge row first, then the account row.
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import Integer, String, bindparam, case, literal, or_, select, update
+from sqlalchemy import CursorResult, Integer, String, bindparam, case, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import write_transaction
@@ -115,7 +116,7 @@ def _feature_exists(feature_key: str) -> bool:
     ).first() is not None
 
 
-def _replay(user_id: int, feature_key: str, idempotency_key: str) -> ChargeResult:
+def _replay(user_id: int, feature_key: str, idempotency_key: str | None) -> ChargeResult:
     existing = db.session.execute(
         select(TokenCharge).where(TokenCharge.user_id == user_id, TokenCharge.idempotency_key == idempotency_key)
     ).scalar_one()
@@ -127,7 +128,7 @@ def _replay(user_id: int, feature_key: str, idempotency_key: str) -> ChargeResul
 def consume_charge(charge_id: str, user_id: int, feature_key: str) -> None:
     """Mark a held charge as used by a run of its feature, by its owner, once."""
     with write_transaction():
-        done = db.session.execute(
+        done = cast(CursorResult, db.session.execute(
             update(TokenCharge)
             .where(
                 TokenCharge.id == charge_id,
@@ -138,7 +139,7 @@ def consume_charge(charge_id: str, user_id: int, feature_key: str) -> None:
             )
             .values(status=ChargeStatus.CONSUMED.value, settled_at=utcnow()),
             execution_options=NO_SYNC,
-        ).rowcount
+        )).rowcount
     if done != 1:
         raise ChargeNotUsable("This charge cannot be used: it is settled, expired, or not yours.")
 

@@ -9,9 +9,10 @@ PERMANENT_SESSION_LIFETIME no longer signs anyone in.
 
 import secrets
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 
 from ..database import write_transaction
 from ..digits import id_or_none
@@ -60,6 +61,6 @@ def end_others(user_id: int, keep_session_id: str | None) -> int:
     Runs inside the caller's transaction when there is one (a password change).
     """
     with write_transaction():
-        result = db.session.execute(delete(UserSession).where(UserSession.user_id == user_id,
-                                                              UserSession.id != (keep_session_id or "")))
+        result = cast(CursorResult, db.session.execute(delete(UserSession).where(
+            UserSession.user_id == user_id, UserSession.id != (keep_session_id or ""))))
     return result.rowcount

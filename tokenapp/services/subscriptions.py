@@ -6,7 +6,9 @@ from Stripe, so events that arrive late or out of order change nothing.
 """
 
 from datetime import UTC, datetime
+from typing import cast
 
+import stripe
 from flask import current_app, url_for
 from sqlalchemy import select
 
@@ -26,11 +28,12 @@ UNLIMITED_STATES = {"active", "trialing"}
 def _ensure_customer(user: User) -> str:
     if user.stripe_customer_id:
         return user.stripe_customer_id
-    customer = stripe_api.call("customers.create", stripe_api.client().v1.customers.create,
-                               params={"email": user.email, "metadata": {"user_id": str(user.id)}},
-                               options={"idempotency_key": f"tokenapp-customer-{user.id}"})
+    with stripe_api.errors("customers.create"):
+        customer = stripe_api.client().v1.customers.create(
+            params={"email": user.email, "metadata": {"user_id": str(user.id)}},
+            options={"idempotency_key": f"tokenapp-customer-{user.id}"})
     with write_transaction():
-        db.session.get(User, user.id).stripe_customer_id = customer.id
+        db.session.get_one(User, user.id).stripe_customer_id = customer.id
     return customer.id
 
 
@@ -41,22 +44,24 @@ def start_checkout(user: User) -> str:
         raise PaymentsUnavailable("The Unlimited plan is not on sale yet (run `flask stripe-setup`).")
     customer = _ensure_customer(user)
     metadata = {"user_id": str(user.id), "plan_key": plan.key}
-    session = stripe_api.call("checkout.sessions.create", stripe_api.client().v1.checkout.sessions.create, params={
-        "mode": "subscription",
-        "customer": customer,
-        "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
-        "client_reference_id": str(user.id),
-        "metadata": metadata,
-        "subscription_data": {"metadata": metadata},
-        "success_url": success_url(),
-        "cancel_url": current_app.config["APP_BASE_URL"] + url_for("payments.cancel"),
-    })
-    return session.url
+    with stripe_api.errors("checkout.sessions.create"):
+        session = stripe_api.client().v1.checkout.sessions.create(params={
+            "mode": "subscription",
+            "customer": customer,
+            "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
+            "client_reference_id": str(user.id),
+            "metadata": metadata,
+            "subscription_data": {"metadata": metadata},
+            "success_url": success_url(),
+            "cancel_url": current_app.config["APP_BASE_URL"] + url_for("payments.cancel"),
+        })
+    return cast(str, session.url)  # a hosted Checkout Session always has one
 
 
-def fetch(subscription_id: str):
+def fetch(subscription_id: str) -> stripe.Subscription:
     """The subscription as Stripe has it now."""
-    return stripe_api.retrieve("subscription", stripe_api.client().v1.subscriptions.retrieve, subscription_id)
+    with stripe_api.reading("subscription", subscription_id):
+        return stripe_api.client().v1.subscriptions.retrieve(subscription_id)
 
 
 def invoice_subscription_id(invoice) -> str | None:
@@ -91,7 +96,7 @@ def apply(subscription) -> int | None:
     db.session.execute(insert_ignoring_conflicts(Subscription, {
         "id": subscription["id"], "user_id": user_id, "plan_key": "unlimited", "status": "incomplete",
         "updated_at": utcnow()}))
-    row = db.session.get(Subscription, subscription["id"], with_for_update=True, populate_existing=True)
+    row = db.session.get_one(Subscription, subscription["id"], with_for_update=True, populate_existing=True)
     row.status = stripe_api.field(subscription, "status", "incomplete")
     row.cancel_at_period_end = bool(stripe_api.field(subscription, "cancel_at_period_end", False))
     row.current_period_end = _period_end(subscription)

@@ -134,6 +134,7 @@ def pdf_text(data: bytes) -> tuple[str, dict]:
                                       "This PDF is password-protected. Remove the password and upload it again.")
             pages = reader.pages
             count = len(pages)
+            texts: list[str]
             texts, size, budget = [], 0, MAX_PDF_CONTENT
             for index in range(min(count, MAX_PAGES)):
                 contents = pages[index].get_contents()

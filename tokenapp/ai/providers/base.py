@@ -1,7 +1,7 @@
 """The provider interface: a prompt in, a completion out, one error type for every failure."""
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 # User-facing text per error code; deliberately generic so no provider detail leaks.
 MESSAGES = {
@@ -58,4 +58,12 @@ class Provider(Protocol):
 
     def complete(self, prompt: Prompt) -> Completion:
         """Run the prompt; raise ProviderError on any failure."""
+        ...
+
+    def __enter__(self) -> Self:
+        """Open what the provider needs (a connection pool); the runner uses it in a `with` block."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close what __enter__ opened."""
         ...
