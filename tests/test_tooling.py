@@ -1,4 +1,4 @@
-"""The type checker sees what the code sends to Stripe, and every ignore says why.
+"""Tooling that guards the code: mypy sees what goes to Stripe, every ignore says why, the locks are current.
 
 Stripe calls go straight to the SDK inside `stripe_api.errors()` or `stripe_api.reading()`, so mypy checks
 each `params` dict against the TypedDicts stripe-python generates from Stripe's OpenAPI spec. The snippet
@@ -7,9 +7,13 @@ below uses the same call shapes as tokenapp/services/; mypy must refuse exactly 
 
 import re
 import textwrap
+import tomllib
 from pathlib import Path
 
 from mypy import api as mypy_api
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = [ROOT / "tokenapp", ROOT / "stripe_standin"]
@@ -83,3 +87,29 @@ def test_every_ignore_in_the_product_says_why():
                         "# type: ignore" in line and not REASONED_IGNORE.search(line)):
                     unexplained.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert unexplained == []
+
+
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.M)
+
+
+def _pins(name: str) -> dict[str, set[Version]]:
+    """Every version a lock file pins, by package (a universal lock may pin two, one per marker)."""
+    pins: dict[str, set[Version]] = {}
+    for package, version in PIN.findall((ROOT / name).read_text(encoding="utf-8")):
+        pins.setdefault(canonicalize_name(package), set()).add(Version(version))
+    return pins
+
+
+def test_the_lock_files_pin_what_pyproject_allows():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime, dev = _pins("requirements.lock"), _pins("requirements-dev.lock")
+    wanted = [(runtime, text) for text in project["dependencies"]]
+    wanted += [(dev, text) for text in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    stale = []
+    for pins, text in wanted:
+        requirement = Requirement(text)
+        versions = pins.get(canonicalize_name(requirement.name), set())
+        if not versions or not all(requirement.specifier.contains(v, prereleases=True) for v in versions):
+            stale.append(f"{text}: locked {sorted(map(str, versions)) or 'nothing'}")
+    assert stale == [], "run `make lock` after changing pyproject.toml"
+    assert all(dev.get(name) == versions for name, versions in runtime.items()), "the locks disagree: run `make lock`"
