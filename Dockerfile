@@ -4,10 +4,12 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 FLASK_APP=tokenapp
 WORKDIR /app
 
-COPY pyproject.toml ./
+# The pinned, hashed versions from the lock; then the app itself, without resolving anything again.
+COPY requirements.lock pyproject.toml ./
+RUN pip install -r requirements.lock
 COPY tokenapp ./tokenapp
 COPY wsgi.py gunicorn.conf.py ./
-RUN pip install . && useradd --create-home tokenapp && mkdir -p instance && chown tokenapp instance
+RUN pip install --no-deps . && useradd --create-home tokenapp && mkdir -p instance && chown tokenapp instance
 USER tokenapp
 
 EXPOSE 8000

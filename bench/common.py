@@ -57,7 +57,7 @@ def check_postgres() -> str | None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception as error:  # noqa: BLE001  (any failure means "not usable")
+    except Exception as error:  # noqa: BLE001 - any failure means "not usable"
         return f"{type(error).__name__}: {str(error).splitlines()[0]}"
     return None
 

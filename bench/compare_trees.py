@@ -123,8 +123,8 @@ def report(trees: dict, runs: dict, floors: list[dict], args) -> str:
     for tree in trees:
         deduct = [r["rate"] for r in runs[(tree, "deduct")]]
         balance = [r["rate"] for r in runs[(tree, "balance")]]
-        lines.append(f"{tree}: deduct/s ÷ balance/s {spread([d / b for d, b in zip(deduct, balance)])}, "
-                     f"deduct/s ÷ floor/s {spread([d / f['rate'] for d, f in zip(deduct, floors)], '.3f')}")
+        lines.append(f"{tree}: deduct/s ÷ balance/s {spread([d / b for d, b in zip(deduct, balance, strict=True)])}, "
+                     f"deduct/s ÷ floor/s {spread([d / f['rate'] for d, f in zip(deduct, floors, strict=True)], '.3f')}")
     for kind in http_bench.ENDPOINTS:
         before = statistics.median(r["cpu"].app_ms for r in runs[("before", kind)])
         after = statistics.median(r["cpu"].app_ms for r in runs[("after", kind)])

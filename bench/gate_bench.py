@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["TOKENAPP_ENV"] = "testing"
 
-from flask_migrate import upgrade  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402 - after the set-up above
 
-from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402
-from tokenapp.ai.engine import generate  # noqa: E402
-from tokenapp.extensions import db  # noqa: E402
-from tokenapp.services import accounts, catalog, charges, ledger  # noqa: E402
+from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402 - after the set-up above
+from tokenapp.ai.engine import generate  # noqa: E402 - after the set-up above
+from tokenapp.extensions import db  # noqa: E402 - after the set-up above
+from tokenapp.services import accounts, catalog, charges, ledger  # noqa: E402 - after the set-up above
 
 RUNS = 400
 FEATURE = "job_description_analysis"

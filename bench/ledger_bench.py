@@ -103,7 +103,7 @@ def _worker(app, op, seed: int, duration: float, barrier: threading.Barrier, out
             started = time.perf_counter()
             try:
                 op(rng)
-            except Exception as error:  # noqa: BLE001  (counted and reported, never hidden)
+            except Exception as error:  # noqa: BLE001 - counted and reported, never hidden
                 out.errors += 1
                 out.first_error = out.first_error or f"{type(error).__name__}: {error}"[:200]
                 if out.errors >= MAX_ERRORS_PER_THREAD:

@@ -23,12 +23,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]
 
-import common  # noqa: E402
+import common  # noqa: E402 - after the set-up above
 
 common.clean_environment()
 
-import http_bench  # noqa: E402
-import webhook_bench  # noqa: E402
+import http_bench  # noqa: E402 - after the set-up above
+import webhook_bench  # noqa: E402 - after the set-up above
 
 CLIENTS = 8
 TARGET_RATIO = 0.90
@@ -179,9 +179,9 @@ def bench_backend(backend: str, url: str, variants: list[Variant], args, workdir
         for round_no in range(args.rounds):
             order = variants[round_no % len(variants):] + variants[:round_no % len(variants)]
             for variant in order:
-                variant.deduct.append(measured(variant, redis_pid, lambda: deduct_round(variant, args.seconds)))
+                variant.deduct.append(measured(variant, redis_pid, lambda: deduct_round(variant, args.seconds)))  # noqa: B023 - called at once
                 chunk, events = events[:args.events], events[args.events:]
-                variant.webhook.append(measured(variant, redis_pid, lambda: webhook_round(variant, chunk)))
+                variant.webhook.append(measured(variant, redis_pid, lambda: webhook_round(variant, chunk)))  # noqa: B023 - called at once
                 log(f"  {backend} round {round_no + 1} {variant.name:12} deduct {variant.deduct[-1]['rate']:5.0f}/s "
                     f"webhook {variant.webhook[-1]['rate']:5.0f}/s")
     finally:

@@ -19,16 +19,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]  # measure the tokenapp beside bench/, not another install
 
-import common  # noqa: E402
-from common import Row  # noqa: E402
+import common  # noqa: E402 - after the set-up above
+from common import Row  # noqa: E402 - after the set-up above
 
 common.clean_environment()
 
-import http_bench  # noqa: E402
-import ledger_bench  # noqa: E402
-import pgbench_floor  # noqa: E402
-import proc_cpu  # noqa: E402
-from common import CpuMeter  # noqa: E402
+import http_bench  # noqa: E402 - after the set-up above
+import ledger_bench  # noqa: E402 - after the set-up above
+import pgbench_floor  # noqa: E402 - after the set-up above
+import proc_cpu  # noqa: E402 - after the set-up above
+from common import CpuMeter  # noqa: E402 - after the set-up above
 
 COLUMNS = ("backend", "scenario", "conc", "rate/s", "min..max", "floor|ref/s", "ratio", "CPU ms/op",
            "ref CPU ms/op", "p50 ms", "p99 ms", "errors", "target", "result")
@@ -133,7 +133,7 @@ def format_table(rows: list[Row]) -> str:
 
     def render(line):
         """One aligned line."""
-        cells = (cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        cells = (cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
         return "  ".join(cells).rstrip()
 
     rule = "  ".join("-" * w for w in widths)

@@ -13,12 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["TOKENAPP_ENV"] = "testing"
 
-from flask_migrate import upgrade  # noqa: E402
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402 - after the set-up above
+from playwright.sync_api import expect, sync_playwright  # noqa: E402 - after the set-up above
 
-from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402
-from tokenapp.services import accounts, catalog, ledger  # noqa: E402
-from stripe_standin import serve_in_thread  # noqa: E402
+from stripe_standin import serve_in_thread  # noqa: E402 - after the set-up above
+from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402 - after the set-up above
+from tokenapp.services import accounts, catalog, ledger  # noqa: E402 - after the set-up above
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

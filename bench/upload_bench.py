@@ -31,14 +31,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE), os.path.join(os.path.dirname(HERE), "tests")]
 
-import httpx  # noqa: E402
+import httpx  # noqa: E402 - after the set-up above
 
-import common  # noqa: E402
+import common  # noqa: E402 - after the set-up above
 
 common.clean_environment()
 
-from crafted_uploads import CRAFTED  # noqa: E402
-from http_bench import AGENT, CSRF_META, login, start_gunicorn, stop_gunicorn  # noqa: E402
+from crafted_uploads import CRAFTED  # noqa: E402 - after the set-up above
+from http_bench import AGENT, login, start_gunicorn, stop_gunicorn  # noqa: E402 - after the set-up above
 
 IDLE_PROBES = 300
 ALONE_UPLOADS = 5
@@ -126,7 +126,7 @@ def run_seconds(url: str, pressed: dict[str, float]) -> dict[str, float]:
 
 def press(browser: "Browser", meter: "CpuMeter", filename: str, data: bytes) -> tuple[str, float, float, float]:
     """Upload and wait for the run: (run id, press epoch time, answer ms, request CPU ms, run CPU ms)."""
-    workers, tree = meter.read()
+    workers, _tree = meter.read()
     pressed = time.time()
     run_id, answer_s, status = browser.upload(filename, data)
     workers2, tree2 = meter.read()
@@ -184,9 +184,9 @@ def main() -> None:
             worst = max(rows, key=lambda row: (row[4], row[2]))[0]
             filename, data = files[worst]
 
-            workers, tree = meter.read()
+            _workers, tree = meter.read()
             idle = healthz_latencies(base, None, IDLE_PROBES)
-            workers2, tree2 = meter.read()
+            _workers2, tree2 = meter.read()
             idle_cpu = (tree2 - tree) / len(idle)
 
             alone = [press(browser, meter, filename, data) for _ in range(ALONE_UPLOADS)]
@@ -197,7 +197,7 @@ def main() -> None:
             stop = threading.Event()
             loaded: list[float] = []
             prober = threading.Thread(target=lambda: loaded.extend(healthz_latencies(base, stop, None)))
-            workers, tree = meter.read()
+            _workers, tree = meter.read()
             phase_started = time.perf_counter()
             prober.start()
             pending = [other.upload(filename, data)[0] for _ in range(LOADED_UPLOADS)]
@@ -206,7 +206,7 @@ def main() -> None:
             stop.set()
             prober.join()
             phase_s = time.perf_counter() - phase_started
-            workers2, tree2 = meter.read()
+            _workers2, tree2 = meter.read()
         finally:
             stop_gunicorn(process)
         runs = [seconds * 1000 for seconds in run_seconds(url, {run_id: at for run_id, at, *_ in alone}).values()]

@@ -24,10 +24,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import proc_cpu  # noqa: E402
-from common import CpuMeter  # noqa: E402
-from stripe_standin import create_standin_app, serve_in_thread  # noqa: E402
-from stripe_standin.webhooks import signature_header  # noqa: E402
+import proc_cpu  # noqa: E402 - after the set-up above
+from common import CpuMeter  # noqa: E402 - after the set-up above
+from stripe_standin import create_standin_app, serve_in_thread  # noqa: E402 - after the set-up above
+from stripe_standin.webhooks import signature_header  # noqa: E402 - after the set-up above
 
 EVENTS = 600
 CLIENTS = 8

@@ -18,7 +18,7 @@ def parse_pairs(pairs) -> dict:
     root: dict = {}
     for key, value in pairs:
         match = _KEY.match(key)
-        parts = [key] if not match else [match[1]] + re.findall(r"\[([^\[\]]*)\]", match[2])
+        parts = [key] if not match else [match[1], *re.findall(r"\[([^\[\]]*)\]", match[2])]
         node = root
         for part in parts[:-1]:
             child = node.get(part)

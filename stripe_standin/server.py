@@ -6,8 +6,7 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import api, checkout, control, hosted
-from . import billing, catalog, customers, events, payments, refunds  # noqa: F401  (/v1 routes)
+from . import api, billing, catalog, checkout, control, customers, events, hosted, payments, refunds  # noqa: F401 - they register the /v1 routes
 from .errors import StripeError
 from .state import State
 from .webhooks import Dispatcher

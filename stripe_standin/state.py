@@ -5,12 +5,12 @@ holds it while it reads or changes anything.
 """
 
 import copy
-from collections import Counter
 import json
 import threading
 import time
+from collections import Counter
 
-from stripe import api_version as SDK_API_VERSION
+from stripe import api_version as SDK_API_VERSION  # noqa: N812 - a constant, named like one
 
 from .errors import no_such
 from .util import new_id

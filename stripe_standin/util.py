@@ -4,7 +4,7 @@ import calendar
 import json
 import secrets
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Response
 
@@ -28,7 +28,7 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
 
 def add_month(timestamp: int) -> int:
     """The same moment one calendar month later, the day clamped to the month's end."""
-    moment = datetime.fromtimestamp(timestamp, timezone.utc)
+    moment = datetime.fromtimestamp(timestamp, UTC)
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return int(moment.replace(year=year, month=month, day=day).timestamp())

@@ -11,7 +11,7 @@ import itertools
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from hashlib import sha256
 
 import httpx
@@ -23,7 +23,7 @@ TICK_SECONDS = 0.5
 
 def signature_header(body: bytes, secret: str, timestamp: int) -> str:
     """`t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`, as Stripe signs."""
-    signed = f"{timestamp}.".encode("utf-8") + body
+    signed = f"{timestamp}.".encode() + body
     digest = hmac.new(secret.encode("utf-8"), signed, sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
 
@@ -111,7 +111,7 @@ class Dispatcher:
         """Run the periodic job (expiring overdue Checkout Sessions)."""
         try:
             self.tick()
-        except Exception:  # noqa: BLE001  the thread must outlive a failing tick
+        except Exception:  # the thread must outlive a failing tick
             log.exception("stripe stand-in: periodic tick failed")
 
     def _attempt(self, job: tuple) -> None:
@@ -120,13 +120,13 @@ class Dispatcher:
         status, error = None, None
         try:
             status = int(self.deliver(self.url, body, self._headers(body)))
-        except Exception as exc:  # noqa: BLE001  any transport failure is a failed attempt
+        except Exception as exc:  # noqa: BLE001 - any transport failure is a failed attempt
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
         with self._cv:
             self._log.append({"event_id": event_id, "type": event_type, "attempt": attempt,
                               "status_code": status, "error": error,
-                              "at": datetime.now(timezone.utc).isoformat()})
+                              "at": datetime.now(UTC).isoformat()})
             if not ok and attempt <= len(self.retry_delays):
                 due = time.monotonic() + self.retry_delays[attempt - 1]
                 job = (due, next(self._seq), event_id, event_type, body, attempt + 1)

@@ -7,9 +7,9 @@ import threading
 import httpx
 import pytest
 
+from stripe_standin import create_standin_app, serve_in_thread
 from tokenapp.extensions import db
 from tokenapp.services import stripe_setup
-from stripe_standin import create_standin_app, serve_in_thread
 
 OK_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"

@@ -251,7 +251,7 @@ def test_bad_uploads_are_refused_with_a_code_and_message(filename, data, code):
 
 
 def test_pdf_named_docx_and_docx_named_pdf_are_refused():
-    with pytest.raises(ResumeFileError, match="named .docx but its content is a PDF") as caught:
+    with pytest.raises(ResumeFileError, match=r"named \.docx but its content is a PDF") as caught:
         parse_resume("cv.docx", pdf_bytes(RESUME_LINES))
     assert caught.value.code == "unsupported_type"
     with pytest.raises(ResumeFileError) as caught:

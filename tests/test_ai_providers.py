@@ -11,9 +11,17 @@ import jinja2
 import pytest
 from flask import Flask, jsonify, request
 
-from tokenapp.ai.providers import (Completion, LocalProvider, OpenAICompatibleProvider, Prompt, Provider,
-                                   ProviderError, build_provider, render_prompt)
 from stripe_standin import serve_in_thread
+from tokenapp.ai.providers import (
+    Completion,
+    LocalProvider,
+    OpenAICompatibleProvider,
+    Prompt,
+    Provider,
+    ProviderError,
+    build_provider,
+    render_prompt,
+)
 
 KEY = "sk-test-SECRET-do-not-leak-1234"
 PROMPT = Prompt(system="You write cover letters.", user="PRIVATE-USER-TEXT about Ada",

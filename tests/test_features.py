@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from conftest import Api, AuthActions, csrf_token, user_id
-from test_ai_providers import fake_openai  # noqa: F401  (fixture)
+from test_ai_providers import fake_openai  # noqa: F401 - a fixture
 from tokenapp.ai.features import FLAGSHIP_PATHS, FORMS
 from tokenapp.extensions import db
 from tokenapp.models import TokenTransaction
@@ -65,7 +65,7 @@ def rich(app, api):
     return api
 
 
-@pytest.mark.parametrize("path", list(FLAGSHIP_PATHS.values()) + ["/features/ats_check", "/features"])
+@pytest.mark.parametrize("path", [*FLAGSHIP_PATHS.values(), "/features/ats_check", "/features"])
 def test_feature_pages_render_with_a_gated_button(client, api, path):
     html = client.get(path).get_data(as_text=True)
     assert 'id="feature-result"' in html or path == "/features"
@@ -211,7 +211,7 @@ def test_someone_elses_resume_cannot_be_used(app, client, rich):
     assert rich.balance() == 510
 
 
-def test_openai_provider_runs_the_prompt_file_and_refunds_on_outage(app, client, rich, fake_openai):
+def test_openai_provider_runs_the_prompt_file_and_refunds_on_outage(app, client, rich, fake_openai):  # noqa: F811 - the fixture imported above
     from test_ai_providers import chat_reply
 
     app.config.update(AI_PROVIDER="openai", OPENAI_API_KEY="sk-test-feature", OPENAI_BASE_URL=fake_openai.url,

@@ -9,8 +9,8 @@ other fields filled in validly.
 """
 
 import importlib
-import itertools
 import io
+import itertools
 import pkgutil
 import time
 from urllib.parse import urlencode
@@ -143,20 +143,20 @@ def test_hostile_strings_in_every_form_field(app, client, auth):
     presses = itertools.count()
 
     for label, (path, logged_in, valid) in ALL_FORMS.items():
-        targets = sorted(name for name, value in valid.items() if not isinstance(value, bytes)) + ["<name>"]
+        targets = [*sorted(name for name, value in valid.items() if not isinstance(value, bytes)), "<name>"]
         file_fields = [name for name, value in valid.items() if isinstance(value, bytes)]
 
         @settings(max_examples=EXAMPLES_PER_FORM, derandomize=True, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         @given(target=st.sampled_from(targets + file_fields), value=HOSTILE_VALUES)
         def attack(target, value):
-            sender = client if logged_in else app.test_client()
-            fields = {"csrf_token": token if logged_in else csrf_token(sender), **valid}
+            sender = client if logged_in else app.test_client()  # noqa: B023 - run within this iteration
+            fields = {"csrf_token": token if logged_in else csrf_token(sender), **valid}  # noqa: B023 - run within this iteration
             if "idempotency_key" in fields:
                 fields["idempotency_key"] = f"press-{next(presses)}"  # a new press each time
             if target == "<name>":
                 fields[value or "empty"] = "x"
-            elif target in file_fields:
+            elif target in file_fields:  # noqa: B023 - run within this iteration
                 fields[target] = value.encode("utf-8", "surrogatepass")
             else:
                 fields[target] = value
@@ -165,13 +165,13 @@ def test_hostile_strings_in_every_form_field(app, client, auth):
             body, content_type = _encode(fields)
             if content_type == "multipart/form-data":
                 body = _with_files(body)
-            response = sender.post(path, data=body, content_type=content_type)
-            statuses.setdefault(label, set()).add(response.status_code)
-            assert response.status_code < 500, (label, target, value[:80], response.status_code)
+            response = sender.post(path, data=body, content_type=content_type)  # noqa: B023 - run within this iteration
+            statuses.setdefault(label, set()).add(response.status_code)  # noqa: B023 - run within this iteration
+            assert response.status_code < 500, (label, target, value[:80], response.status_code)  # noqa: B023 - run within this iteration
             assert "Traceback" not in response.get_data(as_text=True)
             if 400 <= response.status_code < 500:
                 _wait_for_runs(app)
-                assert database_state(app, OWNED_TABLES) == before, (label, target, value[:80])
+                assert database_state(app, OWNED_TABLES) == before, (label, target, value[:80])  # noqa: B023 - run within this iteration
 
         attack()
     _wait_for_runs(app)

@@ -118,7 +118,7 @@ def test_lone_surrogates_are_refused(api, unchanged):
     # A surrogate pair is a real character and passes the guard (then fails as an unknown feature).
     _refused(_post_json(api, "/api/tokens/deduct", r'{"feature_key": "\ud83d\ude00"}'), code="unknown_feature")
     # On the wire a form or query cannot carry one: its UTF-8-like bytes arrive as harmless literal text.
-    body = "csrf_token=%s&package_key=%%ED%%A0%%80" % api.token
+    body = f"csrf_token={api.token}&package_key=%ED%A0%80"
     response = api.client.post("/tokens/checkout", data=body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 302
     assert api.get("/tokens/success?session_id=%ED%A0%80").status_code == 404

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, select, text, update
 
 from conftest import PG_URL, make_app, run_threads, user_id
-from jobs_support import redis_url  # noqa: F401  (fixture)
+from jobs_support import redis_url  # noqa: F401 - a fixture
 from tokenapp.extensions import db
 from tokenapp.jobs import queue, schedule, tasks
 from tokenapp.jobs.context import run_in_app
@@ -108,7 +108,7 @@ def test_a_run_whose_worker_died_is_run_again_and_its_charge_is_consumed_once(ap
 
 def test_a_run_out_of_attempts_fails_and_refunds(app, queued):
     run_id, charge_id = queued()
-    for attempt in range(runs.MAX_ATTEMPTS):
+    for _attempt in range(runs.MAX_ATTEMPTS):
         with app.app_context():
             assert runs._claim(run_id)
         expire_lease(app, run_id)
@@ -190,7 +190,7 @@ def test_two_running_schedulers_run_a_job_once_per_period(app):
     for thread in threads:
         thread.start()
     time.sleep(3.5)
-    for stop, thread in zip(stops, threads):
+    for stop, thread in zip(stops, threads, strict=True):
         stop.set()
         thread.join()
     time.sleep(0.3)  # the last queued job runs on the pool
@@ -253,7 +253,7 @@ def test_readyz_names_redis_and_the_queue_when_redis_is_down(app):
     assert response.get_json()["failed"] == ["redis", "queue"]
 
 
-def test_readyz_counts_the_jobs_waiting_in_redis(app, redis_url):
+def test_readyz_counts_the_jobs_waiting_in_redis(app, redis_url):  # noqa: F811 - the fixture imported above
     app.config["REDIS_URL"] = redis_url
     with app.app_context():
         for _ in range(3):
@@ -262,7 +262,7 @@ def test_readyz_counts_the_jobs_waiting_in_redis(app, redis_url):
     assert body["status"] == "ready" and body["checks"]["redis"] == "ok" and body["queue"]["depth"] == 3
 
 
-def test_a_run_goes_to_redis_when_redis_is_set(app, user, redis_url):
+def test_a_run_goes_to_redis_when_redis_is_set(app, user, redis_url):  # noqa: F811 - the fixture imported above
     app.config["REDIS_URL"] = redis_url
     with app.app_context():
         uid = user_id(app, user)

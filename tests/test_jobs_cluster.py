@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import select, update
 
 from conftest import PASSWORD, PG_URL, user_id
-from jobs_support import redis_url  # noqa: F401  (fixture)
-from test_ai_providers import chat_reply, fake_openai  # noqa: F401  (fixture)
+from jobs_support import redis_url  # noqa: F401 - a fixture
+from test_ai_providers import chat_reply, fake_openai  # noqa: F401 - a fixture
 from tokenapp.extensions import db
 from tokenapp.models import FeatureRun, TokenCharge, TokenTransaction
 from tokenapp.models._types import utcnow
@@ -119,7 +119,7 @@ def parent_of(pid: int) -> int:
 
 @pytest.mark.parametrize("backend", ["postgresql"] if PG_URL else [])
 def test_a_killed_worker_s_run_is_finished_by_another_and_the_sweep_needs_no_visit(
-        app, backend, database_urls, redis_url, fake_openai, tmp_path):
+        app, backend, database_urls, redis_url, fake_openai, tmp_path):  # noqa: F811 - the fixtures imported above
     fake_openai.script(("sleep", 30), chat_reply("Dear Acme Robotics team, from the worker that survived"))
     env = {**os.environ, "TOKENAPP_ENV": "development", "SECRET_KEY": "cluster-test-secret",
            "DATABASE_URL": PG_URL, "REDIS_URL": redis_url, "AI_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test",

@@ -6,10 +6,9 @@ import logging
 import re
 
 from conftest import CSRF_META, PASSWORD, make_app
-
 from tokenapp import logs
-from tokenapp.models import User
 from tokenapp.extensions import db
+from tokenapp.models import User
 
 ANONYMOUS_PAGES = ("/", "/pricing", "/auth/login", "/auth/register", "/healthz")
 

@@ -8,12 +8,12 @@ import pytest
 import stripe
 
 from conftest import AuthActions, csrf_token
+from stripe_standin.webhooks import signature_header
 from stripe_support import DELAYED_CARD, app_path
 from test_payments_checkout import ledger_rows, purchase, start_checkout
 from test_webhooks import signed
 from tokenapp.extensions import db
 from tokenapp.models import StripeEvent, TokenPurchase
-from stripe_standin.webhooks import signature_header
 
 
 def events_by_status(app) -> dict[str, list[tuple[str, str | None]]]:

@@ -12,9 +12,9 @@ import pytest
 from flask.sessions import SecureCookieSessionInterface
 
 from conftest import user_id
+from stripe_standin.webhooks import signature_header
 from tokenapp import config, create_app
 from tokenapp.config import ConfigError, load_settings
-from stripe_standin.webhooks import signature_header
 
 OLD_CONSTANT = "dev-only-not-secret"
 PACKAGE = Path(config.__file__).resolve().parent
@@ -67,7 +67,7 @@ def test_concurrent_first_starts_end_with_one_key(tmp_path):
 
 def test_an_empty_key_file_stops_start_up_with_a_clear_line(tmp_path):
     (tmp_path / config.SECRET_KEY_FILE).write_text("")
-    with pytest.raises(ConfigError, match="SECRET_KEY is not set.*secret_key is empty"):
+    with pytest.raises(ConfigError, match=r"SECRET_KEY is not set.*secret_key is empty"):
         load_settings({}, instance_path=str(tmp_path))
 
 

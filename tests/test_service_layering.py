@@ -44,8 +44,8 @@ def web_imports(source: str, path: Path) -> list[str]:
                 found.append(f"{node.lineno}: flask.{name}")
             elif any(module == web or module.startswith(web + ".") for web in WEB_PACKAGES):
                 found.append(f"{node.lineno}: {module}")
-            elif top[0] == "tokenapp" and (len(top) > 1 and top[1] in WEB_MODULES
-                                          or len(top) == 1 and name in WEB_MODULES):
+            elif top[0] == "tokenapp" and ((len(top) > 1 and top[1] in WEB_MODULES)
+                                          or (len(top) == 1 and name in WEB_MODULES)):
                 found.append(f"{node.lineno}: {module}{'.' + name if name else ''}")
     return found
 

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from conftest import Api, clone_client, csrf_token, run_threads
+from stripe_standin.webhooks import signature_header
 from stripe_support import app_path
 from test_payments_checkout import ledger_rows, purchase, start_checkout
 from tokenapp.extensions import db
 from tokenapp.models import StripeEvent
-from stripe_standin.webhooks import signature_header
 
 
 def signed(app, event: dict, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, dict]:

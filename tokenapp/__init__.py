@@ -6,9 +6,8 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database  # noqa: F401  (registers the SQLite connection hooks)
+from . import compression, cookies, database
 from .config import ConfigError, load_settings
-from . import compression, cookies
 from .extensions import csrf, db, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -28,7 +27,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_mapping(test_config)
     if app.config["TOKENAPP_ENV"] == "production":
         # One proxy in front: its X-Forwarded-For and -Proto give the client's address and scheme.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
     configure_logger(app)
     register_extensions(app)
     register_blueprints(app)
@@ -42,8 +41,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects to this app."""
-    from . import models  # noqa: F401  (so the metadata knows every table)
-    from . import input_guard
+    from . import (
+        input_guard,
+        models,  # noqa: F401 - so the metadata knows every table
+    )
     from .api import reject_anonymous
     from .auth.session import configure_login
 

@@ -107,7 +107,7 @@ def stripe_replay_command(event_id: str):
 @with_appcontext
 def worker_command(burst: bool, scheduler: bool):
     """Start one job worker taking jobs from Redis (REDIS_URL)."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     if not app.config["REDIS_URL"]:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside the app process "
                                    "and there is nothing for a worker to do")

@@ -45,7 +45,7 @@ def _is_free(port: int) -> bool:
 @with_appcontext
 def serve_command(host: str, port: int):
     """Serve the app; with no Stripe keys, the offline Stripe stand-in runs beside it."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     if not os.environ.get("APP_BASE_URL"):
         app.config["APP_BASE_URL"] = f"http://{host}:{port}"
     if app.config["STRIPE_OFFLINE"]:

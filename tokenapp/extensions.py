@@ -1,11 +1,13 @@
 """Unbound extension objects, bound to an app in `create_app`."""
 
+from typing import TYPE_CHECKING, ClassVar
+
 from flask_compress import Compress
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -21,9 +23,15 @@ class Base(DeclarativeBase):
     """Declarative base whose constraints get stable names for migrations."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]  # every model here maps one Table (SQLAlchemy types it as any FromClause)
 
 
 db = SQLAlchemy(model_class=Base)
+if TYPE_CHECKING:  # mypy cannot take an attribute (`db.Model`) as a base class; at run time it subclasses Base
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

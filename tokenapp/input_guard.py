@@ -77,7 +77,7 @@ def check_request() -> None:
         _refuse_controls("A query parameter", key, value)
     environ = request.environ
     for name, key in _HEADER_KEYS:
-        value = environ.get(key)
+        value = environ.get(key) or ""
         if value and CONTROL.search(value):
             _refuse_controls(f"The {name} header", value)
     if request.endpoint in RAW_BODY_ENDPOINTS:

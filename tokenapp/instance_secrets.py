@@ -5,6 +5,7 @@ stand-in): each writes its candidate to a private temporary file and links it
 into place, which succeeds for exactly one of them; the others read the winner's.
 """
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -34,9 +35,7 @@ def _create_once(path: Path, value: str) -> None:
             out.write(value + "\n")
             out.flush()
             os.fsync(out.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process made it first: everyone uses that one
             os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process made it first: everyone uses that one
     finally:
         os.unlink(temporary)

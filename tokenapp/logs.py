@@ -19,13 +19,13 @@ from flask import Flask, Response, g, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_CONTEXT: ContextVar[dict] = ContextVar("tokenapp_log_context", default={})
+_CONTEXT: ContextVar[dict] = ContextVar("tokenapp_log_context", default={})  # noqa: B039 - never mutated, only replaced
 _HANDLER_MARK = "_tokenapp_handler"
 CONTEXT_FIELDS = ("request_id", "job_id", "run_id")
 
 
 @contextmanager
-def bound(**ids: str) -> Iterator[None]:
+def bound(**ids: object) -> Iterator[None]:
     """Tag every log line written inside the block with these ids (a job's, a run's)."""
     token = _CONTEXT.set({**_CONTEXT.get(), **{k: str(v) for k, v in ids.items() if v is not None}})
     try:

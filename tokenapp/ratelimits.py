@@ -119,23 +119,23 @@ class SweptMemoryStorage(MemoryStorage):
     clean-up of idle keys moves, from a thread into the next hit.
     """
 
-    STORAGE_SCHEME = ["sweptmemory"]
+    STORAGE_SCHEME = ["sweptmemory"]  # noqa: RUF012 - the limits library reads this class attribute as a list
     SWEEP_EVERY_SECONDS = 1.0
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options) -> None:
         self._next_sweep = 0.0
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
 
-    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the parent's private per-hit timer
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - replaces the parent's private per-hit timer, by its mangled name
         now = time.monotonic()
         if now >= self._next_sweep:
             self._next_sweep = now + self.SWEEP_EVERY_SECONDS
-            self._MemoryStorage__expire_events()
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]  # the parent's private sweep, by its mangled name; tests/test_lean_request.py fails if limits renames it
 
 
 def _make_limiter(app: Flask) -> Limiter:
     redis_url = app.config.get("REDIS_URL")
-    options = {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
+    options: dict[str, str | int] = {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
     limiter = Limiter(by_address, storage_uri=redis_url or "sweptmemory://", storage_options=options,
                       strategy="fixed-window", headers_enabled=False,
                       in_memory_fallback_enabled=True, swallow_errors=True)  # Redis down: count in memory

@@ -23,7 +23,7 @@ SECURITY_HEADERS = (
 
 def _add_missing(response: Response, headers) -> None:
     """Add each (name, value) the response does not already carry, in one pass over its headers."""
-    present = {name.lower() for name in response.headers.keys()}
+    present = {name.lower() for name in response.headers.keys()}  # noqa: SIM118 - Headers iterates (name, value) pairs
     for name, value in headers:
         if name.lower() not in present:
             response.headers.add(name, value)

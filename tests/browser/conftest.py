@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from conftest import _empty_tables, make_app
+from stripe_standin import create_standin_app, serve_in_thread
 from tokenapp.extensions import db
 from tokenapp.services import catalog, stripe_setup
 from tokenapp.services.audit import find_problems
-from stripe_standin import create_standin_app, serve_in_thread
 
 try:
     from playwright.sync_api import expect, sync_playwright

@@ -4,12 +4,12 @@ import pytest
 
 pytest.importorskip("playwright.sync_api", exc_type=ImportError)
 
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
-from tokenapp.extensions import db  # noqa: E402
-from tokenapp.services import accounts, ledger  # noqa: E402
+from tokenapp.extensions import db
+from tokenapp.services import accounts, ledger
 
-from .support import screenshot, sign_up  # noqa: E402
+from .support import screenshot, sign_up
 
 
 def resume_docx(tmp_path) -> str:

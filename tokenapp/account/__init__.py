@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import routes  # noqa: E402,F401 - imported last: the routes register on `bp` above

@@ -1,5 +1,7 @@
 """Views for /account: thin wrappers over accounts.change_password."""
 
+from typing import cast
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -19,11 +21,12 @@ def account():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user.id, form.current_password.data, form.new_password.data,
+            accounts.change_password(current_user.id, cast(str, form.current_password.data),  # validated: required
+                                     cast(str, form.new_password.data),
                                      keep_session_id=current_session_id())
         except WrongPassword as error:
             note_failure()
-            form.current_password.errors.append(error.message)
+            form.current_password.errors.append(error.message)  # type: ignore[attr-defined]  # a list once validated (stubs: Sequence)
         else:
             flash("Password changed. Every other session is now signed out.", "success")
             return redirect(url_for("account.account"))

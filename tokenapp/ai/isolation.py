@@ -17,6 +17,7 @@ import os
 import resource
 import time
 from collections.abc import Callable
+from typing import Any
 
 from .engine.errors import EngineError, ResumeFileError
 from .engine.files import too_complex
@@ -48,6 +49,7 @@ def too_slow(seconds: float) -> ResumeFileError:
 def _child(conn, func: Callable, argument, memory_bytes: int, cpu_seconds: int) -> None:
     """Runs in the child: set the limits, run, send ("ok", result) or ("refused", code, message)."""
     logging.disable(logging.WARNING)  # a malformed file makes parsers warn a lot; the outcome says enough
+    outcome: tuple[Any, ...]
     try:
         os.nice(NICENESS)
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))

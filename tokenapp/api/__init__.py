@@ -13,10 +13,10 @@ def reject_anonymous():
     Registered on the app ahead of CSRFProtect so that a caller without a
     session learns it must log in rather than that its token is missing.
     """
-    if request.path.startswith("/api/") and not request.path.startswith(PUBLIC_PREFIXES):
-        if not current_user.is_authenticated:
-            return jsonify(error="unauthenticated", message="Log in to use this."), 401
+    if (request.path.startswith("/api/") and not request.path.startswith(PUBLIC_PREFIXES)
+            and not current_user.is_authenticated):
+        return jsonify(error="unauthenticated", message="Log in to use this."), 401
     return None
 
 
-from . import features, openapi, stripe_webhooks, tokens  # noqa: E402,F401
+from . import features, openapi, stripe_webhooks, tokens  # noqa: E402,F401 - the routes register on `bp` above

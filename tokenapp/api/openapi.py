@@ -39,8 +39,8 @@ def _errors(*statuses: int) -> dict:
 
 _RESPONSE_NAMES = {400: "BadRequest", 401: "Unauthenticated", 404: "NotFound", 413: "TooLarge",
                    429: "RateLimited", 503: "Unavailable"}
-READ = [{"sessionCookie": []}]
-WRITE = [{"sessionCookie": [], "csrfHeader": []}]
+READ: list[dict[str, list[str]]] = [{"sessionCookie": []}]
+WRITE: list[dict[str, list[str]]] = [{"sessionCookie": [], "csrfHeader": []}]
 COMMON = (400, 401, 429, 503)
 
 RUN = _object({

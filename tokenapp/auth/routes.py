@@ -1,5 +1,6 @@
 """Views for sign-up, sign-in and sign-out."""
 
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
@@ -38,9 +39,10 @@ def register():
         form.referral_code.data = request.args["ref"][:16]
     if form.validate_on_submit():
         try:
-            user = accounts.register(form.email.data, form.password.data, form.referral_code.data)
+            user = accounts.register(cast(str, form.email.data), cast(str, form.password.data),  # validated: required
+                                     form.referral_code.data)
         except EmailTaken as error:
-            form.email.errors.append(error.message)
+            form.email.errors.append(error.message)  # type: ignore[attr-defined]  # a list once validated (stubs: Sequence)
         else:
             sign_in(user)
             flash("Welcome! Your account is ready.", "success")
@@ -56,12 +58,12 @@ def login():
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(cast(str, form.email.data), cast(str, form.password.data))  # validated: required
         if user is not None:
             sign_in(user)
             return redirect(_safe_next(request.args.get("next")))
         note_failure()
-        form.password.errors.append("That email and password do not match an account.")
+        form.password.errors.append("That email and password do not match an account.")  # type: ignore[attr-defined]  # a list once validated (stubs: Sequence)
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 422
 
 

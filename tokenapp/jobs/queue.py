@@ -29,7 +29,7 @@ class QueueUnavailable(Exception):
 
 def enqueue(func: Callable, *args) -> str:
     """Queue `func(*args)` to run in the background; the job's id."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     if app.config["REDIS_URL"]:
         return _enqueue_on_redis(app, func, args)
     return _threads(app).submit(app, func, args)

@@ -14,7 +14,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from sqlalchemy import delete
@@ -50,7 +50,7 @@ PERIODIC = [
 def period_start(now: datetime, every: int) -> datetime:
     """The start of the period of `every` seconds that `now` falls in (periods align to the epoch)."""
     seconds = int(now.timestamp()) // every * every
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def claim_period(name: str, start: datetime, claimed_by: str) -> bool:
@@ -117,7 +117,7 @@ class Scheduler:
                 return
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - the scheduler must outlive a database or Redis outage
+            except Exception:  # the scheduler must outlive a database or Redis outage
                 log.exception("scheduler %s: tick failed", self.name)
 
 

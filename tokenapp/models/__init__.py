@@ -3,8 +3,6 @@
 from .catalog import AIFeature, TokenPackage
 from .jobs import PeriodicJobClaim
 from .ledger import ChargeStatus, TokenAccount, TokenCharge, TokenTransaction, TransactionType
-from .runs import FeatureRun, Resume, RunStatus
-from .uploads import ResumeUpload
 from .payments import (
     DisputeStatus,
     PurchaseStatus,
@@ -16,6 +14,8 @@ from .payments import (
     SubscriptionStatus,
     TokenPurchase,
 )
+from .runs import FeatureRun, Resume, RunStatus
+from .uploads import ResumeUpload
 from .user import User, UserSession
 
 __all__ = [
@@ -25,9 +25,9 @@ __all__ = [
     "FeatureRun",
     "PeriodicJobClaim",
     "PurchaseStatus",
+    "Referral",
     "Resume",
     "ResumeUpload",
-    "Referral",
     "RunStatus",
     "StripeEvent",
     "StripeEventStatus",

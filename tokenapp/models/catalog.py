@@ -3,10 +3,10 @@
 from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 
 
-class TokenPackage(db.Model):
+class TokenPackage(Model):
     """A token pack sold through Stripe Checkout."""
 
     __tablename__ = "token_packages"
@@ -45,7 +45,7 @@ class TokenPackage(db.Model):
         }
 
 
-class AIFeature(db.Model):
+class AIFeature(Model):
     """An AI feature and its price in tokens."""
 
     __tablename__ = "ai_features"

@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
-class PeriodicJobClaim(db.Model):
+class PeriodicJobClaim(Model):
     """One periodic job's period, claimed by the first scheduler to reach it (the key is unique)."""
 
     __tablename__ = "periodic_job_claims"

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -42,7 +42,7 @@ class TransactionType(enum.StrEnum):
 _TYPE_LIST = ", ".join(f"'{t.value}'" for t in TransactionType)
 
 
-class TokenAccount(db.Model):
+class TokenAccount(Model):
     """One fixed row per user: the balance every charge locks and updates."""
 
     __tablename__ = "token_accounts"
@@ -61,7 +61,7 @@ class TokenAccount(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class TokenTransaction(db.Model):
+class TokenTransaction(Model):
     """One balance change. Rows are only ever inserted."""
 
     __tablename__ = "token_transactions"
@@ -106,7 +106,7 @@ class ChargeStatus(enum.StrEnum):
     REFUNDED = "refunded"
 
 
-class TokenCharge(db.Model):
+class TokenCharge(Model):
     """Tokens taken for one feature run, held until the run settles them."""
 
     __tablename__ = "token_charges"

@@ -3,10 +3,10 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, JSON, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
@@ -55,7 +55,7 @@ class StripeEventStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class TokenPurchase(db.Model):
+class TokenPurchase(Model):
     """One Checkout Session for a token package and what became of it."""
 
     __tablename__ = "token_purchases"
@@ -89,7 +89,7 @@ class TokenPurchase(db.Model):
         return self.tokens + self.bonus_tokens
 
 
-class SubscriptionPlan(db.Model):
+class SubscriptionPlan(Model):
     """A recurring plan sold through Checkout; today only Unlimited."""
 
     __tablename__ = "subscription_plans"
@@ -106,7 +106,7 @@ class SubscriptionPlan(db.Model):
     stripe_price_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     """A user's Stripe subscription, as Stripe last described it."""
 
     __tablename__ = "subscriptions"
@@ -121,7 +121,7 @@ class Subscription(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StripeEvent(db.Model):
+class StripeEvent(Model):
     """A Stripe event, stored by its id before it is acted on."""
 
     __tablename__ = "stripe_events"
@@ -137,7 +137,7 @@ class StripeEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class Referral(db.Model):
+class Referral(Model):
     """A sign-up through someone's referral link, and whether it was rewarded."""
 
     __tablename__ = "referrals"

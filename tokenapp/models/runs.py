@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
@@ -19,7 +19,7 @@ class RunStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class FeatureRun(db.Model):
+class FeatureRun(Model):
     """One run of an AI feature, paid for by exactly one charge."""
 
     __tablename__ = "feature_runs"
@@ -48,7 +48,7 @@ class FeatureRun(db.Model):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class Resume(db.Model):
+class Resume(Model):
     """A parsed resume kept for its owner, reused by the other features."""
 
     __tablename__ = "resumes"

@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
-class ResumeUpload(db.Model):
+class ResumeUpload(Model):
     """The bytes of one upload, kept out of the run's JSON inputs and deleted once the run has parsed them."""
 
     __tablename__ = "resume_uploads"

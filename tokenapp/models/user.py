@@ -6,11 +6,11 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 from ._types import UTCDateTime, utcnow
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person with a login; their tokens live in `TokenAccount`."""
 
     __tablename__ = "users"
@@ -28,7 +28,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """A signed-in browser: its random id rides in the signed session cookie, and deleting the row ends it."""
 
     __tablename__ = "user_sessions"

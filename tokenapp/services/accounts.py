@@ -79,7 +79,7 @@ def make_admin(email: str, password: str) -> User:
     if user is None:
         user = register(email, password)
     with write_transaction() as tx:
-        user = tx.get(User, user.id)
+        user = tx.get_one(User, user.id)
         user.is_admin = True
         user.password_hash = passwords.hash_password(password)
         sessions.end_others(tx, user.id, None)
@@ -89,6 +89,6 @@ def make_admin(email: str, password: str) -> User:
 def dismiss_welcome(user_id: int) -> None:
     """Remember that the user closed the welcome modal."""
     with write_transaction():
-        user = db.session.get(User, user_id)
+        user = db.session.get_one(User, user_id)
         if user.welcome_dismissed_at is None:
             user.welcome_dismissed_at = utcnow()

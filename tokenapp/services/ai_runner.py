@@ -9,6 +9,8 @@ slow or too big raises ResumeFileError, which fails the run (and refunds it)
 with the error's message.
 """
 
+from typing import Any
+
 from flask import current_app
 from sqlalchemy import select
 
@@ -62,7 +64,7 @@ def user_resume(user_id: int, resume_id) -> Resume:
 
 def clean_inputs(user_id: int, feature_key: str, raw: dict) -> dict:
     """The inputs a run will use, checked against the feature's form; raises InvalidInput."""
-    cleaned = {}
+    cleaned: dict[str, Any] = {}
     for field in fields_of(feature_key):
         value = raw.get(field.name)
         if field.kind == "file":

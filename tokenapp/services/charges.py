@@ -9,9 +9,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import Integer, String, bindparam, literal, select, update
+from sqlalchemy import CursorResult, Integer, String, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -94,7 +95,7 @@ def _feature_exists(tx: Session, feature_key: str) -> bool:
     ).first() is not None
 
 
-def _replay(tx: Session, user_id: int, feature_key: str, idempotency_key: str) -> ChargeResult:
+def _replay(tx: Session, user_id: int, feature_key: str, idempotency_key: str | None) -> ChargeResult:
     existing = tx.execute(
         select(TokenCharge).where(TokenCharge.user_id == user_id, TokenCharge.idempotency_key == idempotency_key)
     ).scalar_one()
@@ -106,7 +107,7 @@ def _replay(tx: Session, user_id: int, feature_key: str, idempotency_key: str) -
 def consume_charge(charge_id: str, user_id: int, feature_key: str) -> None:
     """Mark a held charge as used by a run of its feature, by its owner, once."""
     with write_transaction():
-        done = db.session.execute(
+        done = cast(CursorResult, db.session.execute(
             update(TokenCharge)
             .where(
                 TokenCharge.id == charge_id,
@@ -117,7 +118,7 @@ def consume_charge(charge_id: str, user_id: int, feature_key: str) -> None:
             )
             .values(status=ChargeStatus.CONSUMED.value, settled_at=utcnow()),
             execution_options=NO_SYNC,
-        ).rowcount
+        )).rowcount
     if done != 1:
         raise ChargeNotUsable("This charge cannot be used: it is settled, expired, or not yours.")
 

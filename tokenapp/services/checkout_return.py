@@ -40,8 +40,11 @@ class Outcome:
 
 def _session(session_id: str) -> dict:
     """The Checkout Session as Stripe said it within the last few seconds."""
-    return stripe_cache.remembered(SESSION, session_id, lambda: stripe_api.retrieve(
-        "checkout session", stripe_api.client().v1.checkout.sessions.retrieve, session_id))
+    def fetch() -> stripe.checkout.Session:
+        with stripe_api.reading("checkout session", session_id):
+            return stripe_api.client().v1.checkout.sessions.retrieve(session_id)
+
+    return stripe_cache.remembered(SESSION, session_id, fetch)
 
 
 def confirm(user_id: int, session_id: str | None) -> Outcome:
@@ -93,16 +96,16 @@ def cancellable(user_id: int, purchase_id: int | None) -> TokenPurchase | None:
 def cancel(user_id: int, purchase_id: int) -> None:
     """Close the purchase's Checkout Session for good, so it cannot be paid later (a POST)."""
     purchase = cancellable(user_id, purchase_id)
-    if purchase is None:
+    if purchase is None or purchase.stripe_checkout_session_id is None:
         return
     session_id = purchase.stripe_checkout_session_id
     try:
-        session = stripe_api.client().v1.checkout.sessions.expire(session_id)
+        expired = stripe_api.client().v1.checkout.sessions.expire(session_id)
     except stripe.InvalidRequestError:  # already paid or expired: record what Stripe says instead
-        session = stripe_api.retrieve("checkout session", stripe_api.client().v1.checkout.sessions.retrieve,
-                                      session_id)
+        with stripe_api.reading("checkout session", session_id):
+            expired = stripe_api.client().v1.checkout.sessions.retrieve(session_id)
     except stripe.StripeError as error:
         raise PaymentProviderUnavailable(stripe_api.PROVIDER_BUSY) from error
-    session = stripe_cache.remember(SESSION, session_id, session)
+    session = stripe_cache.remember(SESSION, session_id, expired)
     with write_transaction() as tx:
         purchases.apply_session(tx, session)

@@ -110,6 +110,8 @@ class InvalidWebhook(DomainError):
 class RejectedWebhook(InvalidWebhook):
     """Correctly signed, but malformed or contradicted by Stripe: stored as rejected, never retried."""
 
+    event: object = None  # the parsed body of a malformed event, stored with the rejection
+
 
 class WebhookProcessingFailed(DomainError):
     """A verified event that failed to process; Stripe should retry it."""

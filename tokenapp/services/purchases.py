@@ -12,6 +12,7 @@ were paid must equal the purchase's price; otherwise the purchase is flagged
 `amount_mismatch` for good, credits nothing, and an alert is logged.
 """
 
+from typing import TYPE_CHECKING, cast
 
 from flask import current_app, url_for
 from sqlalchemy import select
@@ -25,6 +26,9 @@ from ..models._types import utcnow
 from . import catalog, ledger, stripe_api
 from .errors import NotFound, PaymentsUnavailable, UnknownPackage
 
+if TYPE_CHECKING:
+    from stripe.params.checkout import SessionCreateParams
+
 FROZEN_DISPUTE_STATES = {DisputeStatus.WARNING_NEEDS_RESPONSE, DisputeStatus.WARNING_UNDER_REVIEW,
                          DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW, DisputeStatus.LOST}
 FINAL_DISPUTE_STATES = {DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.WARNING_CLOSED}
@@ -36,7 +40,7 @@ def success_url() -> str:
     return current_app.config["APP_BASE_URL"] + url_for("payments.success") + "?session_id={CHECKOUT_SESSION_ID}"
 
 
-def start_checkout(user: User, package_key: str) -> tuple[int, str]:
+def start_checkout(user: User, package_key: str | None) -> tuple[int, str]:
     """Record a pending purchase and open a Checkout Session; return (purchase id, session url)."""
     package = catalog.package_by_key(package_key) if isinstance(package_key, str) else None
     if package is None:
@@ -51,7 +55,7 @@ def start_checkout(user: User, package_key: str) -> tuple[int, str]:
         db.session.flush()
         purchase_id, email, customer = purchase.id, user.email, user.stripe_customer_id
     metadata = {"user_id": str(user.id), "package_key": package.key, "purchase_id": str(purchase_id)}
-    params = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [{"price": package.stripe_price_id, "quantity": 1}],
         "client_reference_id": str(user.id),
@@ -59,16 +63,20 @@ def start_checkout(user: User, package_key: str) -> tuple[int, str]:
         "payment_intent_data": {"metadata": metadata},
         "success_url": success_url(),
         "cancel_url": current_app.config["APP_BASE_URL"] + url_for("payments.cancel", purchase=purchase_id),
-        **({"customer": customer} if customer else {"customer_email": email}),
     }
+    if customer:
+        params["customer"] = customer
+    else:
+        params["customer_email"] = email
     try:
-        session = stripe_api.call("checkout.sessions.create", stripe_api.client().v1.checkout.sessions.create,
-                                  params=params, options={"idempotency_key": f"tokenapp-checkout-{purchase_id}"})
+        with stripe_api.errors("checkout.sessions.create"):
+            session = stripe_api.client().v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": f"tokenapp-checkout-{purchase_id}"})
     except Exception:
         _mark(purchase_id, status=PurchaseStatus.FAILED, failure_message="Could not start the checkout.")
         raise
     _mark(purchase_id, stripe_checkout_session_id=session.id)
-    return purchase_id, session.url
+    return purchase_id, cast(str, session.url)  # a hosted Checkout Session always has one
 
 
 def _mark(purchase_id: int, **fields) -> None:

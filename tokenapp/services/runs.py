@@ -24,9 +24,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -138,7 +139,7 @@ def execute(run_id: str) -> None:
         return
     with _lease_kept(run_id, claim):
         try:
-            run = db.session.get(FeatureRun, run_id)
+            run = db.session.get_one(FeatureRun, run_id)
             output, provider = ai_runner.generate(run.feature_key, dict(run.inputs))
         except Exception as error:  # noqa: BLE001 - every failure refunds and is shown to the user
             current_app.logger.warning("run %s: job %s failed: %s", run_id, current_job_id(), type(error).__name__)
@@ -153,13 +154,13 @@ def _claim(run_id: str) -> str | None:
     now = utcnow()
     payable = select(TokenCharge.id).where(TokenCharge.status == ChargeStatus.HELD.value, TokenCharge.expires_at > now)
     with write_transaction():
-        claimed = db.session.execute(
+        claimed = cast(CursorResult, db.session.execute(
             update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.status == RunStatus.QUEUED,
                                      FeatureRun.charge_id.in_(payable))
             .values(status=RunStatus.RUNNING, claim=token, claimed_by=_worker_name(), attempts=FeatureRun.attempts + 1,
                     lease_expires_at=now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"])),
             execution_options=NO_SYNC,
-        ).rowcount
+        )).rowcount
     return token if claimed == 1 else None
 
 
@@ -170,7 +171,7 @@ def _worker_name() -> str:
 @contextmanager
 def _lease_kept(run_id: str, claim: str) -> Iterator[None]:
     """Renew the run's lease on a side thread while the block runs."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     seconds = app.config["RUN_LEASE_SECONDS"]
     stop = threading.Event()
 
@@ -199,24 +200,24 @@ def _lease_kept(run_id: str, claim: str) -> Iterator[None]:
 
 def _renew_lease(run_id: str, claim: str, seconds: int) -> bool:
     with write_transaction():
-        return db.session.execute(
+        return cast(CursorResult, db.session.execute(
             update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim,
                                      FeatureRun.status == RunStatus.RUNNING)
             .values(lease_expires_at=utcnow() + timedelta(seconds=seconds)), execution_options=NO_SYNC,
-        ).rowcount == 1
+        )).rowcount == 1
 
 
 def _settle(tx: Session, run_id: str, claim: str, **values) -> bool:
     """Finish the run in `tx` if this claim still holds it."""
-    return tx.execute(
+    return cast(CursorResult, tx.execute(
         update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim,
                                  FeatureRun.status == RunStatus.RUNNING)
         .values(finished_at=utcnow(), lease_expires_at=None, **values), execution_options=NO_SYNC,
-    ).rowcount == 1
+    )).rowcount == 1
 
 
 def _succeed(run_id: str, claim: str, output: dict, provider: str) -> None:
-    run = db.session.get(FeatureRun, run_id)
+    run = db.session.get_one(FeatureRun, run_id)
     try:
         with write_transaction() as tx:
             charges.consume_charge(run.charge_id, run.user_id, run.feature_key)  # the charge row first, as everywhere
@@ -246,7 +247,7 @@ def _keep(tx: Session, run: FeatureRun, output: dict) -> None:
 def _fail(run_id: str, claim: str, message: str) -> None:
     """Refund the run's charge and mark the run failed, in one transaction, if this claim still holds it."""
     db.session.rollback()
-    run = db.session.get(FeatureRun, run_id)
+    run = db.session.get_one(FeatureRun, run_id)
     if not message.endswith("refunded."):
         message = f"{message} Your tokens were refunded."
     try:
@@ -282,22 +283,22 @@ def _abandoned(run_id: str, now):
 
 def _requeue(run_id: str, now) -> bool:
     with write_transaction():
-        return db.session.execute(
+        return cast(CursorResult, db.session.execute(
             _abandoned(run_id, now).values(status=RunStatus.QUEUED, claim=None, lease_expires_at=_queued_deadline()),
             execution_options=NO_SYNC,
-        ).rowcount == 1
+        )).rowcount == 1
 
 
 def _give_up(run_id: str, now) -> None:
-    charge_id = db.session.execute(select(FeatureRun.charge_id).where(FeatureRun.id == run_id)).scalar()
+    charge_id = db.session.execute(select(FeatureRun.charge_id).where(FeatureRun.id == run_id)).scalar_one()
     try:
         with write_transaction():
             charges.refund_charge(charge_id, note="Refund: run interrupted")  # the charge row first
-            if db.session.execute(
+            if cast(CursorResult, db.session.execute(
                 _abandoned(run_id, now).values(status=RunStatus.FAILED, claim=None, lease_expires_at=None,
                                                finished_at=utcnow(), error=INTERRUPTED),
                 execution_options=NO_SYNC,
-            ).rowcount != 1:
+            )).rowcount != 1:
                 raise _LostClaim
     except _LostClaim:
         return
@@ -312,11 +313,11 @@ def fail_refunded(limit: int = 500) -> int:
     if not run_ids:
         return 0
     with write_transaction():
-        failed = db.session.execute(
+        failed = cast(CursorResult, db.session.execute(
             update(FeatureRun).where(FeatureRun.id.in_(run_ids), FeatureRun.status.in_(ACTIVE))
             .values(status=RunStatus.FAILED, claim=None, lease_expires_at=None, finished_at=utcnow(), error=INTERRUPTED),
             execution_options=NO_SYNC,
-        ).rowcount
+        )).rowcount
     for run_id in run_ids:
         current_app.logger.warning("run %s: its charge was refunded before it finished; marked failed", run_id)
     return failed

@@ -11,14 +11,15 @@ PERMANENT_SESSION_LIFETIME no longer signs anyone in.
 
 import secrets
 from datetime import timedelta
+from typing import cast
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import CursorResult, bindparam, delete, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from ..digits import id_or_none
 from ..database import write_transaction
+from ..digits import id_or_none
 from ..extensions import db
 from ..models import User, UserSession
 from ..models._types import utcnow
@@ -85,6 +86,6 @@ def end(session_id: str | None) -> None:
 
 def end_others(tx: Session, user_id: int, keep_session_id: str | None) -> int:
     """Revoke in `tx` every session of the user except `keep_session_id`; return how many ended."""
-    result = tx.execute(delete(UserSession).where(UserSession.user_id == user_id,
-                                                  UserSession.id != (keep_session_id or "")))
+    result = cast(CursorResult, tx.execute(delete(UserSession).where(
+        UserSession.user_id == user_id, UserSession.id != (keep_session_id or ""))))
     return result.rowcount

@@ -1,10 +1,13 @@
 """SQL that differs between SQLite and PostgreSQL, chosen by the session's dialect."""
 
+from collections.abc import Callable
+
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERTS: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def insert_ignoring_conflicts(model, values: dict | None = None, *, select_from=None):
@@ -15,5 +18,5 @@ def insert_ignoring_conflicts(model, values: dict | None = None, *, select_from=
     """
     dialect = db.session.get_bind().dialect.name
     stmt = _INSERTS[dialect](model)
-    stmt = stmt.from_select(*select_from) if select_from else stmt.values(**values)
+    stmt = stmt.from_select(*select_from) if select_from else stmt.values(**(values or {}))
     return stmt.on_conflict_do_nothing()

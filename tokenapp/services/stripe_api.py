@@ -1,6 +1,18 @@
-"""The one place that builds the official Stripe client from settings."""
+"""The one place that builds the official Stripe client from settings, and says what its failures mean.
+
+Call the SDK directly inside one of the two blocks below, so that mypy checks every `params` dict against
+the TypedDicts stripe-python generates from Stripe's OpenAPI spec:
+
+    with stripe_api.errors("creating a checkout session"):
+        session = stripe_api.client().v1.checkout.sessions.create(params={...})
+
+    with stripe_api.reading("subscription", subscription_id):
+        subscription = stripe_api.client().v1.subscriptions.retrieve(subscription_id)
+"""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import stripe
 from flask import current_app
@@ -18,8 +30,9 @@ def client() -> stripe.StripeClient:
     identity = (config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"])
     cached = current_app.extensions.get("tokenapp_stripe")
     if cached is None or cached[0] != identity:
-        base = {"api": config["STRIPE_API_BASE"]} if config["STRIPE_API_BASE"] else None
-        built = stripe.StripeClient(config["STRIPE_SECRET_KEY"], base_addresses=base, max_network_retries=2)
+        base = config["STRIPE_API_BASE"]
+        built = stripe.StripeClient(config["STRIPE_SECRET_KEY"], base_addresses={"api": base} if base else None,
+                                    max_network_retries=2)
         cached = current_app.extensions["tokenapp_stripe"] = (identity, built)
     return cached[1]
 
@@ -40,19 +53,21 @@ def object_id(value) -> str | None:
     return field(value, "id")
 
 
-def call(description: str, fn, *args, **kwargs):
-    """Run one Stripe call, turning its failures into PaymentProviderError."""
+@contextmanager
+def errors(description: str) -> Iterator[None]:
+    """Stripe calls made inside: any failure becomes PaymentProviderError (logged with `description`)."""
     try:
-        return fn(*args, **kwargs)
+        yield
     except stripe.StripeError as error:
         current_app.logger.warning("stripe %s failed: %s", description, error)
         raise PaymentProviderError(PROVIDER_DOWN) from error
 
 
-def retrieve(description: str, fn, object_id: str):
-    """Read one object from Stripe: 404 is StripeObjectMissing, no answer is PaymentProviderUnavailable."""
+@contextmanager
+def reading(description: str, object_id: str) -> Iterator[None]:
+    """A read of one Stripe object made inside: 404 is StripeObjectMissing, no answer PaymentProviderUnavailable."""
     try:
-        return fn(object_id)
+        yield
     except stripe.InvalidRequestError as error:
         if error.http_status == 404:
             raise StripeObjectMissing(f"Stripe has no {description} {object_id!r}.") from error

@@ -7,10 +7,16 @@ cannot be edited.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+import stripe
 
 from ..database import write_transaction
 from ..extensions import db
 from . import catalog, stripe_api
+
+if TYPE_CHECKING:
+    from stripe.params import PriceCreateParams
 
 
 @dataclass(frozen=True)
@@ -35,27 +41,27 @@ def _matches(price, wanted: dict) -> bool:
             and recurring == wanted["recurring"] and price.active)
 
 
-def _product(client, item, existing_price, description: str) -> str:
-    params = {"name": f"{item.name}", "description": description,
-              "metadata": {"tokenapp_key": item.key}}
+def _product(client: stripe.StripeClient, item, existing_price: stripe.Price | None, description: str) -> str:
+    name, metadata = f"{item.name}", {"tokenapp_key": item.key}
     if existing_price is not None:
-        product = client.v1.products.retrieve(stripe_api.object_id(existing_price.product))
-        if (product.name, product.description) != (params["name"], params["description"]):
-            client.v1.products.update(product.id, params=params)
+        product = client.v1.products.retrieve(cast(str, stripe_api.object_id(existing_price.product)))  # a Price has one
+        if (product.name, product.description) != (name, description):
+            client.v1.products.update(product.id, params={"name": name, "description": description, "metadata": metadata})
         return product.id
-    return client.v1.products.create(params=params, options={"idempotency_key": f"tokenapp-product-{item.key}"}).id
+    return client.v1.products.create(params={"name": name, "description": description, "metadata": metadata},
+                                     options={"idempotency_key": f"tokenapp-product-{item.key}"}).id
 
 
-def _sync_one(client, item, description: str, recurring: str | None = None) -> SyncedPrice:
+def _sync_one(client: stripe.StripeClient, item, description: str, recurring: str | None = None) -> SyncedPrice:
     wanted = _wanted(item, recurring)
     found = client.v1.prices.list(params={"lookup_keys": [wanted["lookup_key"]], "limit": 1}).data
     existing = found[0] if found else None
     product_id = _product(client, item, existing, description)
     if existing is not None and _matches(existing, wanted):
         return SyncedPrice(item.key, product_id, existing.id, item.price_cents, "unchanged")
-    params = {"product": product_id, "unit_amount": wanted["unit_amount"], "currency": wanted["currency"],
-              "lookup_key": wanted["lookup_key"], "transfer_lookup_key": True,
-              "metadata": {"tokenapp_key": item.key}}
+    params: PriceCreateParams = {"product": product_id, "unit_amount": wanted["unit_amount"], "currency": wanted["currency"],
+                                 "lookup_key": wanted["lookup_key"], "transfer_lookup_key": True,
+                                 "metadata": {"tokenapp_key": item.key}}
     if recurring:
         params["recurring"] = {"interval": recurring}
     price = client.v1.prices.create(params=params)

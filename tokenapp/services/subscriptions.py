@@ -5,8 +5,10 @@ trialing). Webhooks only name a subscription; its state is always read back
 from Stripe, so events that arrive late or out of order change nothing.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import cast
 
+import stripe
 from flask import current_app, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,11 +30,12 @@ UNLIMITED_STATES = {SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING}
 def _ensure_customer(user: User) -> str:
     if user.stripe_customer_id:
         return user.stripe_customer_id
-    customer = stripe_api.call("customers.create", stripe_api.client().v1.customers.create,
-                               params={"email": user.email, "metadata": {"user_id": str(user.id)}},
-                               options={"idempotency_key": f"tokenapp-customer-{user.id}"})
+    with stripe_api.errors("customers.create"):
+        customer = stripe_api.client().v1.customers.create(
+            params={"email": user.email, "metadata": {"user_id": str(user.id)}},
+            options={"idempotency_key": f"tokenapp-customer-{user.id}"})
     with write_transaction():
-        db.session.get(User, user.id).stripe_customer_id = customer.id
+        db.session.get_one(User, user.id).stripe_customer_id = customer.id
     return customer.id
 
 
@@ -43,22 +46,24 @@ def start_checkout(user: User) -> str:
         raise PaymentsUnavailable("The Unlimited plan is not on sale yet (run `flask stripe-setup`).")
     customer = _ensure_customer(user)
     metadata = {"user_id": str(user.id), "plan_key": plan.key}
-    session = stripe_api.call("checkout.sessions.create", stripe_api.client().v1.checkout.sessions.create, params={
-        "mode": "subscription",
-        "customer": customer,
-        "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
-        "client_reference_id": str(user.id),
-        "metadata": metadata,
-        "subscription_data": {"metadata": metadata},
-        "success_url": success_url(),
-        "cancel_url": current_app.config["APP_BASE_URL"] + url_for("payments.cancel"),
-    })
-    return session.url
+    with stripe_api.errors("checkout.sessions.create"):
+        session = stripe_api.client().v1.checkout.sessions.create(params={
+            "mode": "subscription",
+            "customer": customer,
+            "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
+            "client_reference_id": str(user.id),
+            "metadata": metadata,
+            "subscription_data": {"metadata": metadata},
+            "success_url": success_url(),
+            "cancel_url": current_app.config["APP_BASE_URL"] + url_for("payments.cancel"),
+        })
+    return cast(str, session.url)  # a hosted Checkout Session always has one
 
 
-def fetch(subscription_id: str):
+def fetch(subscription_id: str) -> stripe.Subscription:
     """The subscription as Stripe has it now."""
-    return stripe_api.retrieve("subscription", stripe_api.client().v1.subscriptions.retrieve, subscription_id)
+    with stripe_api.reading("subscription", subscription_id):
+        return stripe_api.client().v1.subscriptions.retrieve(subscription_id)
 
 
 def invoice_subscription_id(invoice) -> str | None:
@@ -81,7 +86,7 @@ def _period_end(subscription) -> datetime | None:
     if end is None:
         items = stripe_api.field(stripe_api.field(subscription, "items", {}), "data", [])
         end = stripe_api.field(items[0], "current_period_end") if items else None
-    return datetime.fromtimestamp(int(end), timezone.utc) if end else None
+    return datetime.fromtimestamp(int(end), UTC) if end else None
 
 
 def apply(tx: Session, subscription) -> int | None:
@@ -93,7 +98,7 @@ def apply(tx: Session, subscription) -> int | None:
     tx.execute(insert_ignoring_conflicts(Subscription, {
         "id": subscription["id"], "user_id": user_id, "plan_key": "unlimited", "status": SubscriptionStatus.INCOMPLETE,
         "updated_at": utcnow()}))
-    row = tx.get(Subscription, subscription["id"], with_for_update=True, populate_existing=True)
+    row = tx.get_one(Subscription, subscription["id"], with_for_update=True, populate_existing=True)
     row.status = stripe_api.field(subscription, "status", SubscriptionStatus.INCOMPLETE)
     row.cancel_at_period_end = bool(stripe_api.field(subscription, "cancel_at_period_end", False))
     row.current_period_end = _period_end(subscription)

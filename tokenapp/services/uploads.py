@@ -2,9 +2,9 @@
 
 import secrets
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 
 from ..database import write_transaction
 from ..extensions import db
@@ -51,5 +51,5 @@ def discard_abandoned(older_than_seconds: int) -> int:
     """Delete uploads older than a run can live (their process died before the parse); how many."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with write_transaction():
-        deleted = db.session.execute(delete(ResumeUpload).where(ResumeUpload.created_at < cutoff)).rowcount
+        deleted = cast(CursorResult, db.session.execute(delete(ResumeUpload).where(ResumeUpload.created_at < cutoff))).rowcount
     return deleted

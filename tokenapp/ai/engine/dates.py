@@ -29,7 +29,7 @@ def _normalise(text: str) -> str:
     text = text.strip().lower().rstrip(".")
     if re.fullmatch(_NOW, text):
         return PRESENT
-    year = YEAR.search(text).group(0)  # type: ignore[union-attr]
+    year = YEAR.search(text).group(0)  # type: ignore[union-attr]  # callers pass a matched date, which holds a year
     month = re.match(r"(\d{1,2})[/.-]", text)
     if month:
         return f"{year}-{int(month.group(1)):02d}"

@@ -134,6 +134,7 @@ def pdf_text(data: bytes) -> tuple[str, dict]:
                                       "This PDF is password-protected. Remove the password and upload it again.")
             pages = reader.pages
             count = len(pages)
+            texts: list[str]
             texts, size, budget = [], 0, MAX_PDF_CONTENT
             for index in range(min(count, MAX_PAGES)):
                 contents = pages[index].get_contents()
@@ -161,7 +162,7 @@ def pdf_text(data: bytes) -> tuple[str, dict]:
 def _decrypts(reader) -> bool:
     try:
         return bool(reader.decrypt(""))
-    except Exception:  # missing crypto backend or a real password: either way we cannot read it
+    except Exception:  # noqa: BLE001 - missing crypto backend or a real password: either way we cannot read it
         return False
 
 

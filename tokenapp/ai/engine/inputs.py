@@ -1,5 +1,7 @@
 """Reading a feature's input dict and building its output dict."""
 
+from typing import Literal, overload
+
 from .errors import EngineInputError
 from .limits import MAX_INPUT_CHARS
 from .matching import as_resume
@@ -31,6 +33,12 @@ def number(inputs: dict, key: str, default: int, low: int, high: int) -> int:
     except ValueError:
         return default
     return max(low, min(high, value))
+
+
+@overload
+def resume(inputs: dict, key: str = ..., *, need: Literal[True]) -> ParsedResume: ...
+@overload
+def resume(inputs: dict, key: str = ..., need: bool = ...) -> ParsedResume | None: ...
 
 
 def resume(inputs: dict, key: str = "resume", need: bool = False) -> ParsedResume | None:

@@ -111,6 +111,7 @@ def _summary(r: MatchResult, job: JobPosting) -> str:
 
 
 def _years_sentence(r: MatchResult) -> str:
+    assert r.years_required is not None  # called only when the posting names years
     if r.years_found is None:
         return f"The posting asks for {r.years_required}+ years; a skills list has no dates, so that was not checked."
     status = "which meets it" if r.years_found >= r.years_required else "which is short of it"

@@ -3,6 +3,7 @@
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from . import sections as sec
 from .dates import total_years
@@ -10,6 +11,9 @@ from .files import extract_text
 from .limits import MAX_ITEMS, MAX_LINES, MAX_NAME_CHARS, MAX_RESUME_CHARS
 from .skills import extract_skills, merge
 from .textutil import clean, dedupe, strip_bullet
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 MAX_BYTES = 5 * 1024 * 1024
 # Each pattern starts only where its run of characters starts, and runs are possessive: a long run of
@@ -96,7 +100,7 @@ class ParsedResume:
         return [(job, bullet) for job in self.experience for bullet in job.bullets]
 
 
-def _pick(kind: type, data: dict) -> dict:
+def _pick(kind: "type[DataclassInstance]", data: dict) -> dict:
     return {k: v for k, v in (data or {}).items() if k in kind.__dataclass_fields__}
 
 

@@ -37,8 +37,7 @@ TITLE_WORDS = re.compile(
 _SEPARATORS = re.compile(r"(?<!\s)\s++(?:[|•·]|[–—-]|at|@)\s+|,\s+|\t|\s{3,}")
 _EDU_SEPARATORS = re.compile(r"(?<!\s)\s++(?:[|•·]|[–—-])\s+|,\s+|\t|\s{3,}")  # no " at ": "University of Texas at Austin"
 US_STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR "
-    "PA RI SC SD TN TX UT VT VA WA WV WI WY DC".split())
+    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC"])
 _STATE = re.compile(r"[A-Z]{2}")
 ORG_WORDS = re.compile(
     r"\b(?:inc|llc|ltd|limited|corp|corporation|company|co|group|gmbh|plc|labs?|technologies|solutions|systems|"

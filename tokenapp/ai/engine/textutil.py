@@ -26,14 +26,7 @@ WEAK_OPENERS = {
     "involved in": "Contributed to", "participated in": "Contributed to", "handled": "Managed",
     "duties included": "Delivered", "did": "Executed", "made": "Created", "used": "Applied",
 }
-STOPWORDS = frozenset((
-    "a an and are as at be been being but by can could do does for from has have he her his i if in into "
-    "is it its me more most my no not of on or our out over she so such than that the their them then "
-    "there these they this those to too under up us very was we were what when where which while who will "
-    "with would you your yours about also any all each other some own just only via per etc who whom "
-    "across able within without work working team role job new well strong good great including include "
-    "includes experience years year skills skill ability looking join help using use based"
-).split())
+STOPWORDS = frozenset(["a", "an", "and", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could", "do", "does", "for", "from", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it", "its", "me", "more", "most", "my", "no", "not", "of", "on", "or", "our", "out", "over", "she", "so", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "too", "under", "up", "us", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "will", "with", "would", "you", "your", "yours", "about", "also", "any", "all", "each", "other", "some", "own", "just", "only", "via", "per", "etc", "who", "whom", "across", "able", "within", "without", "work", "working", "team", "role", "job", "new", "well", "strong", "good", "great", "including", "include", "includes", "experience", "years", "year", "skills", "skill", "ability", "looking", "join", "help", "using", "use", "based"])
 
 
 def clean(text: str) -> str:

@@ -1,7 +1,7 @@
 """The provider interface: a prompt in, a completion out, one error type for every failure."""
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 # User-facing text per error code; deliberately generic so no provider detail leaks.
 MESSAGES = {
@@ -68,6 +68,10 @@ class Provider(Protocol):
         """Release what the provider holds (an HTTP connection pool, say)."""
         ...
 
-    def __enter__(self) -> "Provider": ...
+    def __enter__(self) -> Self:
+        """Open what the provider needs; the runner uses it in a `with` block."""
+        ...
 
-    def __exit__(self, *exc_info: Any) -> None: ...
+    def __exit__(self, *exc_info: object) -> None:
+        """Close what __enter__ opened."""
+        ...

@@ -176,7 +176,7 @@ def _first_choice(response: httpx.Response) -> tuple[dict, dict, dict]:
     choices = data.get("choices") if isinstance(data, dict) else None
     choice = choices[0] if isinstance(choices, list) and choices else None
     message = choice.get("message") if isinstance(choice, dict) else None
-    if not isinstance(message, dict):
+    if not isinstance(choice, dict) or not isinstance(message, dict):
         raise ProviderError("provider_bad_reply", status=response.status_code)
     return data, choice, message
 

@@ -5,9 +5,8 @@ Revises: 0004_payment_checks
 Create Date: 2026-11-25 09:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_user_sessions'

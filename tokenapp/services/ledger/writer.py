@@ -115,7 +115,7 @@ def move(tx: Session, user_id: int, delta: int, tx_type: TransactionType, **fiel
         values[column] = _ACCOUNTS.c[column] + delta
     stmt = update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == user_id)
     if delta < 0:
-        stmt = stmt.where(_BALANCE >= -delta)
+        stmt = stmt.where(-delta <= _BALANCE)
     row = tx.execute(stmt.values(**values).returning(_BALANCE, _ACCOUNTS.c.debt)).first()
     if row is None:
         raise InsufficientTokens(balance=_stored_balance(tx, user_id), cost=-delta)
