@@ -8,6 +8,7 @@ import zipfile
 import pytest
 
 from conftest import Api, AuthActions, csrf_token, user_id
+from crafted_uploads import benign_docx
 from test_ai_providers import fake_openai  # noqa: F401 - a fixture
 from tokenapp.ai.features import FLAGSHIP_PATHS, FORMS
 from tokenapp.extensions import db
@@ -145,19 +146,6 @@ def test_unlimited_users_run_free_but_are_recorded(app, client, api):
     assert spend_and_refund_rows(app, "cover_letter") == [("spend", 0)]
 
 
-def docx_resume() -> bytes:
-    import docx
-
-    document = docx.Document()
-    for line in ["Ada Lovelace", "ada@example.com | +44 20 7946 0958", "Skills", "Python, PostgreSQL, Docker",
-                 "Experience", "Senior Engineer, Analytical Engines Ltd, 2015 - Present", "Built pipelines in Python",
-                 "Education", "BSc Mathematics, University of London, 2012"]:
-        document.add_paragraph(line)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
-
-
 def zip_without_word_body():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -166,7 +154,8 @@ def zip_without_word_body():
 
 
 def test_resume_upload_is_parsed_saved_and_reused(app, client, rich):
-    upload = {"resume_file": (io.BytesIO(docx_resume()), "ada.docx")}
+    filename, data = benign_docx()
+    upload = {"resume_file": (io.BytesIO(data), filename)}
     response = run_through_gate(client, "resume_parsing", files=upload)
     run_id = re.search(r'id="run-(run_\w+)"', response.get_data(as_text=True)).group(1)
     done = wait_for_run(rich, run_id)
