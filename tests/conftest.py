@@ -40,6 +40,16 @@ def pytest_configure(config):
         raise pytest.UsageError("CI=true needs TEST_DATABASE_URL: the PostgreSQL leg may not be skipped")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true a skipped test is a failed one: nothing may be silently left out."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which is not allowed: {report.longrepr}"
+
+
 def _pg_url(url: str) -> str:
     return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
 
