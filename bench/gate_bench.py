@@ -18,8 +18,8 @@ os.environ["TOKENAPP_ENV"] = "testing"
 from flask_migrate import upgrade  # noqa: E402 - after the set-up above
 
 from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402 - after the set-up above
-from tokenapp.ai.engine import generate  # noqa: E402 - after the set-up above
 from tokenapp.extensions import db  # noqa: E402 - after the set-up above
+from tokenapp.features.engine import generate  # noqa: E402 - after the set-up above
 from tokenapp.services import accounts, catalog, charges, ledger  # noqa: E402 - after the set-up above
 
 RUNS = 400

@@ -125,7 +125,7 @@ def prepare_feature_charges(count: int) -> list[tuple[int, str]]:
 
 def queue_feature_runs(held: list[tuple[int, str]]) -> None:
     from tokenapp.extensions import db
-    from tokenapp.services import runs
+    from tokenapp.features import runs
 
     with APP.app_context():
         for uid, charge_id in held:

@@ -12,7 +12,8 @@ import docx
 import pytest
 from fpdf import FPDF
 
-from tokenapp.ai.engine import (
+from tokenapp.catalog_data import FEATURES
+from tokenapp.features.engine import (
     GENERATORS,
     REQUIRED_INPUTS,
     EngineInputError,
@@ -27,8 +28,7 @@ from tokenapp.ai.engine import (
     parse_text,
     score_answer,
 )
-from tokenapp.ai.engine.dates import find_range, total_years
-from tokenapp.catalog_data import FEATURES
+from tokenapp.features.engine.dates import find_range, total_years
 
 # Plain ASCII so the PDF core font can draw every character.
 RESUME_LINES = [
@@ -499,7 +499,7 @@ def test_behavioural_story_is_shaped_into_star():
 
 
 def test_output_does_not_depend_on_hash_seed():
-    script = ("import json; from tokenapp.ai.engine import GENERATORS;"
+    script = ("import json; from tokenapp.features.engine import GENERATORS;"
               "from tests.test_ai_engine import realistic_inputs;"
               "print(json.dumps({k: GENERATORS[k](v) for k, v in realistic_inputs().items()}, sort_keys=True))")
     outputs = set()

@@ -12,7 +12,8 @@ import pytest
 from flask import Flask, jsonify, request
 
 from stripe_standin import serve_in_thread
-from tokenapp.ai.providers import (
+from tokenapp.features.prompts import render_prompt
+from tokenapp.features.providers import (
     Completion,
     LocalProvider,
     OpenAICompatibleProvider,
@@ -20,7 +21,6 @@ from tokenapp.ai.providers import (
     Provider,
     ProviderError,
     build_provider,
-    render_prompt,
 )
 
 KEY = "sk-test-SECRET-do-not-leak-1234"
@@ -253,7 +253,7 @@ def test_build_provider_local_is_the_offline_engine():
 
 
 def test_the_local_provider_runs_the_engine_and_reads_a_pasted_resume_as_the_resume():
-    from tokenapp.ai import engine
+    from tokenapp.features import engine
 
     pasted = "Ada Lovelace\nPython engineer\n\nSKILLS\nPython, SQL, Docker"
     inputs = {"job_description": "Acme Robotics is hiring a Python engineer with Kubernetes.",

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from tokenapp.ai import engine
-from tokenapp.ai.engine import jobs, skills, textutil
-from tokenapp.ai.engine.limits import MAX_RESUME_CHARS
-from tokenapp.ai.features import FORMS
+from tokenapp.features import engine
+from tokenapp.features.engine import jobs, skills, textutil
+from tokenapp.features.engine.limits import MAX_RESUME_CHARS
+from tokenapp.features.forms import FORMS
 
 RESUME = ("Jane Doe\njane@example.com | (555) 123-4567 | Austin, TX\nSummary\nEngineer with 7 years in Python.\n"
           "Experience\nSenior Engineer, Acme Corp - Jan 2020 - Present\n- Led 40 services to k8s, cutting deploys 60%.\n"

@@ -10,8 +10,8 @@ import pytest
 from conftest import Api, AuthActions, csrf_token, user_id
 from crafted_uploads import benign_docx
 from test_ai_providers import fake_openai  # noqa: F401 - a fixture
-from tokenapp.ai.features import FLAGSHIP_PATHS, FORMS
 from tokenapp.extensions import db
+from tokenapp.features.forms import FLAGSHIP_PATHS, FORMS
 from tokenapp.models import TokenTransaction
 
 HX = {"HX-Request": "true"}
@@ -94,7 +94,7 @@ def test_every_feature_runs_locally_and_costs_its_price(app, client, rich, featu
 
 
 def test_a_failed_run_refunds_and_says_so(app, client, rich, monkeypatch):
-    from tokenapp.ai import engine
+    from tokenapp.features import engine
 
     def broken(feature_key, inputs):
         raise RuntimeError("model fell over")

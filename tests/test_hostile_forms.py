@@ -1,7 +1,7 @@
 """Hostile strings in every field of every form: a 4xx or a normal page, never a 5xx, and a 4xx changes nothing.
 
 The forms are found, not listed by hand: the WTForms classes under tokenapp/*/forms.py
-and every feature form declared in tokenapp/ai/features.py. Each example puts one
+and every feature form declared in tokenapp/features/forms.py. Each example puts one
 hostile value (NUL, lone surrogates as a client would send them, RTL and zero-width
 characters, 10k-character text, markup, "%00", Unicode digits, huge integers, or
 any text Hypothesis picks) into one field, or uses it as a field's name, with the
@@ -24,8 +24,8 @@ from wtforms.fields.core import UnboundField
 import tokenapp
 from conftest import csrf_token, user_id
 from test_hostile_input import database_state
-from tokenapp.ai.features import FORMS
 from tokenapp.extensions import db
+from tokenapp.features.forms import FORMS
 
 EXAMPLES_PER_FORM = 10
 OWNED_TABLES = {"users", "token_accounts", "token_transactions", "token_charges", "token_purchases",

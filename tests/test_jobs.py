@@ -11,11 +11,12 @@ from sqlalchemy import create_engine, select, text, update
 from conftest import PG_URL, make_app, run_threads, user_id
 from jobs_support import redis_url  # noqa: F401 - a fixture
 from tokenapp.extensions import db
+from tokenapp.features import runner, runs
 from tokenapp.jobs import queue, schedule, tasks
 from tokenapp.jobs.context import run_in_app
 from tokenapp.models import FeatureRun, PeriodicJobClaim, TokenCharge, TokenTransaction
 from tokenapp.models._types import utcnow
-from tokenapp.services import ai_runner, charges, ledger, runs
+from tokenapp.services import charges, ledger
 
 INPUTS = {"target_role": "Data Engineer"}
 
@@ -72,7 +73,7 @@ def test_a_failing_job_refunds_and_logs_the_run_id(app, queued, monkeypatch, cap
     def broken(feature_key, inputs):
         raise RuntimeError("the model fell over")
 
-    monkeypatch.setattr(ai_runner, "generate", broken)
+    monkeypatch.setattr(runner, "generate", broken)
     run_id, charge_id = queued()
     with caplog.at_level(logging.INFO, logger=app.logger.name):
         run_in_app(app, "job-7", runs.execute, (run_id,))
@@ -130,7 +131,7 @@ def test_a_live_worker_keeps_renewing_its_lease(app, queued, monkeypatch):
             seen.append(tasks.recover_runs())
         return {"title": "done", "sections": []}, "local"
 
-    monkeypatch.setattr(ai_runner, "generate", slow)
+    monkeypatch.setattr(runner, "generate", slow)
     run_id, charge_id = queued()
     run_in_app(app, "job-3", runs.execute, (run_id,))
     assert seen == [0]
@@ -268,7 +269,7 @@ def test_a_run_goes_to_redis_when_redis_is_set(app, user, redis_url):  # noqa: F
         uid = user_id(app, user)
         run = runs.start(uid, "skills_gap", charges.charge(uid, "skills_gap").charge_id, INPUTS)
         [job] = queue.rq_queue(app).get_jobs()
-    assert (job.func_name, job.args, job.timeout) == ("tokenapp.services.runs.execute", (run.id,),
+    assert (job.func_name, job.args, job.timeout) == ("tokenapp.features.runs.execute", (run.id,),
                                                        app.config["JOB_TIMEOUT_SECONDS"])
     assert run_row(app, run.id).status == "queued"
 

@@ -12,8 +12,8 @@ from werkzeug.serving import make_server
 from conftest import PASSWORD, user_id
 from crafted_uploads import CRAFTED, benign_docx, docx_huge_body
 from test_features import run_through_gate, wait_for_run
-from tokenapp.ai.isolation import WALL_FACTOR, WALL_GRACE
 from tokenapp.extensions import db
+from tokenapp.features.isolation import WALL_FACTOR, WALL_GRACE
 from tokenapp.models import FeatureRun, ResumeUpload
 
 HX = {"HX-Request": "true"}
@@ -145,8 +145,8 @@ def test_a_parse_past_its_time_limit_is_killed_failed_and_refunded(app, client, 
 
 
 def test_the_parse_is_stopped_at_its_time_limit_with_a_clear_message(app, api):
-    from tokenapp.ai.engine.errors import ResumeFileError
-    from tokenapp.services import ai_runner, uploads
+    from tokenapp.features import runner, uploads
+    from tokenapp.features.engine.errors import ResumeFileError
 
     app.config["RESUME_PARSE_SECONDS"] = 0.3
     filename, data = docx_huge_body()
@@ -154,21 +154,21 @@ def test_the_parse_is_stopped_at_its_time_limit_with_a_clear_message(app, api):
         inputs = uploads.keep(user_id(app, "ada@example.com"), filename, data)
         started = time.perf_counter()
         with pytest.raises(ResumeFileError, match=r"longer than 0\.3 seconds") as caught:
-            ai_runner.generate("resume_parsing", inputs)
+            runner.generate("resume_parsing", inputs)
         assert caught.value.code == "took_too_long"
         assert time.perf_counter() - started < 0.3 * WALL_FACTOR + WALL_GRACE + 0.5  # the backstop at worst
         assert db.session.get(ResumeUpload, inputs["upload_id"]) is None
         with pytest.raises(ResumeFileError, match="upload your resume"):
-            ai_runner.generate("resume_parsing", inputs)
+            runner.generate("resume_parsing", inputs)
         broken = uploads.keep(user_id(app, "ada@example.com"), "broken.pdf", b"%PDF-1.4\n1 0 obj <<")
         with pytest.raises(ResumeFileError, match="damaged"):
-            ai_runner.generate("resume_parsing", broken)
+            runner.generate("resume_parsing", broken)
         db.session.remove()
 
 
 def test_a_parse_past_its_memory_limit_is_refused():
-    from tokenapp.ai.engine.errors import ResumeFileError
-    from tokenapp.ai.isolation import run_isolated
+    from tokenapp.features.engine.errors import ResumeFileError
+    from tokenapp.features.isolation import run_isolated
 
     with pytest.raises(ResumeFileError) as caught:
         run_isolated(bytearray, 600 * 1024 * 1024, seconds=5, memory_mb=256)
@@ -215,9 +215,9 @@ def rich(app, api):
 def test_uploads_whose_run_never_parsed_them_are_deleted_by_the_stale_sweep(app, api, sweeper):
     from datetime import timedelta
 
+    from tokenapp.features import uploads
     from tokenapp.jobs import tasks
     from tokenapp.models._types import utcnow
-    from tokenapp.services import uploads
 
     with app.app_context():
         owner = user_id(app, "ada@example.com")

@@ -65,7 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from .account import bp as account_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
-    from .features import bp as features_bp
+    from .features.views import bp as features_bp
     from .main import bp as main_bp
     from .payments import bp as payments_bp
     from .tokens import bp as tokens_bp

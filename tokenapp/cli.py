@@ -7,8 +7,9 @@ import stripe
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .features import uploads
 from .jobs import worker as job_worker
-from .services import accounts, audit, catalog, charges, ledger, passwords, stripe_setup, uploads, webhooks
+from .services import accounts, audit, catalog, charges, ledger, passwords, stripe_setup, webhooks
 from .services.errors import DomainError
 
 tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, audit the ledger.")

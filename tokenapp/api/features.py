@@ -3,7 +3,7 @@
 from flask import jsonify
 from flask_login import current_user
 
-from ..services import ai_runner, runs
+from ..features import runner, runs
 from . import bp, parsing
 
 
@@ -22,7 +22,7 @@ def start_run(feature_key: str):
     inputs = body.get("inputs", {})
     if not isinstance(inputs, dict):
         raise parsing.BadRequest("inputs must be a JSON object.")
-    cleaned = ai_runner.clean_inputs(current_user.id, feature_key, inputs)
+    cleaned = runner.clean_inputs(current_user.id, feature_key, inputs)
     run = runs.start(current_user.id, feature_key, charge_id, cleaned)
     return jsonify(_run_payload(run)), 202
 

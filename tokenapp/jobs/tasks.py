@@ -4,7 +4,8 @@ import time
 
 from flask import current_app
 
-from ..services import charges, runs, uploads
+from ..features import runs, uploads
+from ..services import charges
 
 SWEEP_BATCH = 200
 SWEEP_BUDGET_SECONDS = 30

@@ -24,7 +24,7 @@ from .queue import redis_connection, rq_queue
 
 JOB_MONITORING_INTERVAL = 5
 # Imported once in the worker, so each forked horse starts with them loaded.
-PRELOAD = ("tokenapp.ai.engine", "tokenapp.ai.providers")
+PRELOAD = ("tokenapp.features.engine", "tokenapp.features.providers")
 
 
 class AppWorker(Worker):

@@ -1,8 +1,8 @@
 """Checking a feature's inputs, and producing its output with the configured AI provider.
 
-`AI_PROVIDER=local` (the default) is the offline engine in `tokenapp.ai.engine`;
+`AI_PROVIDER=local` (the default) is the offline engine in `engine/`;
 `openai` sends the feature's prompt file to an OpenAI-compatible endpoint
-(`tokenapp.ai.providers`). Resume parsing is always local: reading a file is
+(`providers/`). Resume parsing is always local: reading a file is
 not a language-model job. It parses the stored upload in a child process
 under RESUME_PARSE_SECONDS and RESUME_PARSE_MEMORY_MB; a file refused, too
 slow or too big raises ResumeFileError, which fails the run (and refunds it)
@@ -14,23 +14,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from ..ai.features import FORMS
-from ..ai.providers import LocalProvider, build_provider
 from ..digits import INT32_MAX, whole_number
 from ..extensions import db
 from ..models import Resume
+from ..services.errors import UnknownFeature
 from . import uploads
-from .errors import DomainError, UnknownFeature
-
-
-class InvalidInput(DomainError):
-    """A form field that is missing, too long, or not one of its choices."""
-
-    code = "invalid_input"
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message, field=field)
-        self.field = field
+from .forms import FORMS, InvalidInput
+from .providers import LocalProvider, build_provider
 
 
 def fields_of(feature_key: str):
@@ -86,7 +76,7 @@ def clean_inputs(user_id: int, feature_key: str, raw: dict) -> dict:
 
 def _check_engine_needs(feature_key: str, cleaned: dict) -> None:
     """Refuse before charging what the engine would refuse after: a resume, say."""
-    from ..ai.engine import REQUIRED_INPUTS
+    from .engine import REQUIRED_INPUTS
 
     for name in REQUIRED_INPUTS.get(feature_key, []):
         if name in ("filename", "data") or cleaned.get(name):
@@ -115,9 +105,9 @@ def generate(feature_key: str, inputs: dict) -> tuple[dict, str]:
 def _parse_upload(inputs: dict) -> dict:
     """The resume_parsing output for the run's stored upload, parsed in a limited child process; the bytes
     are deleted once the parse has ended, whatever its outcome."""
-    from ..ai.engine import resume_parsing
-    from ..ai.engine.errors import ResumeFileError
-    from ..ai.isolation import run_isolated
+    from .engine import resume_parsing
+    from .engine.errors import ResumeFileError
+    from .isolation import run_isolated
 
     upload_id = inputs.get("upload_id")
     stored = uploads.load(upload_id)

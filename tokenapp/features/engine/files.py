@@ -3,7 +3,7 @@
 `check_upload` is cheap (size, magic bytes, the extension agreeing with the content: linear scans of the bytes
 in C) and fits inside a request. The text extractors are the expensive part: they are bounded here in pages,
 parts, unpacked bytes and characters, and are meant to run under a time and memory limit
-(`tokenapp.ai.isolation`).
+(`tokenapp.features.isolation`).
 """
 
 import io

@@ -1,25 +1,29 @@
-"""Views for the feature pages: thin wrappers over ai_runner and runs."""
+"""The feature pages' blueprint: a form per feature behind the TokenGate, its runs and their history.
+
+Thin views over `runner` and `runs`; the only web module of `tokenapp.features`.
+"""
 
 import secrets
 
-from flask import render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
-from ..ai.features import FLAGSHIP_PATHS
 from ..htmx import is_htmx
 from ..ratelimits import limited
-from ..services import ai_runner, runs
 from ..services import gate as gates
 from ..services.errors import DomainError
-from . import bp
+from . import runner, runs
+from .forms import FLAGSHIP_PATHS
 from .uploads import read_upload
+
+bp = Blueprint("features", __name__)
 
 
 def _page(feature_key: str):
     feature = gates.feature(feature_key)
-    return render_template("features/feature.html", feature=feature, fields=ai_runner.fields_of(feature_key),
+    return render_template("features/feature.html", feature=feature, fields=runner.fields_of(feature_key),
                            page_key="page-" + secrets.token_urlsafe(16),
-                           resumes=ai_runner.saved_resumes(current_user.id),
+                           resumes=runner.saved_resumes(current_user.id),
                            history=runs.history(current_user.id, feature_key))
 
 
@@ -50,7 +54,7 @@ def run(feature_key: str):
     """Check the inputs, then press: charge once per key and queue the run; answers with its progress."""
     key = gates.press_key(request.form)
     try:
-        inputs = ai_runner.clean_inputs(current_user.id, feature_key, request.form.to_dict())
+        inputs = runner.clean_inputs(current_user.id, feature_key, request.form.to_dict())
         upload = read_upload(feature_key, request.files)
         started = runs.press(current_user.id, feature_key, key, inputs, upload)
     except DomainError as error:

@@ -38,9 +38,10 @@ from ..jobs.context import current_job_id
 from ..models import FeatureRun, Resume, RunStatus, TokenCharge
 from ..models._types import utcnow
 from ..models.ledger import ChargeStatus
-from . import ai_runner, charges, uploads
-from .errors import ChargeNotUsable, NotFound
-from .ledger import NO_SYNC
+from ..services import charges
+from ..services.errors import ChargeNotUsable, NotFound
+from ..services.ledger import NO_SYNC
+from . import runner, uploads
 
 MAX_ATTEMPTS = 3
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -140,7 +141,7 @@ def execute(run_id: str) -> None:
     with _lease_kept(run_id, claim):
         try:
             run = db.session.get_one(FeatureRun, run_id)
-            output, provider = ai_runner.generate(run.feature_key, dict(run.inputs))
+            output, provider = runner.generate(run.feature_key, dict(run.inputs))
         except Exception as error:  # noqa: BLE001 - every failure refunds and is shown to the user
             current_app.logger.warning("run %s: job %s failed: %s", run_id, current_job_id(), type(error).__name__)
             _fail(run_id, claim, getattr(error, "message", None) or "The AI run failed.")

@@ -1,12 +1,13 @@
 """Each AI feature's form, declared once; pages, validation and prompts follow from it.
 
-Prompts live beside this module in `prompts/<feature_key>.txt`.
+A feature's prompt (`prompts/<feature_key>.txt`) uses exactly its form's text fields
+(tests/test_feature_prompts.py).
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
-PROMPTS_DIR = Path(__file__).parent / "prompts"
+from ..services.errors import DomainError
+
 TONES = (("professional", "Professional"), ("enthusiastic", "Enthusiastic"), ("concise", "Concise"))
 LEVELS = (("junior", "Junior"), ("mid", "Mid-level"), ("senior", "Senior"), ("staff", "Staff / Lead"),
           ("manager", "Manager"), ("director", "Director"))
@@ -23,6 +24,16 @@ class Field:
     choices: tuple = ()
     max_length: int = 2000
     help: str = ""
+
+
+class InvalidInput(DomainError):
+    """A form field that is missing, too long, or not one of its choices."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message, field=field)
+        self.field = field
 
 
 JOB = Field("job_description", "Job description", "textarea", True, max_length=20000,
@@ -79,8 +90,3 @@ FLAGSHIP_PATHS = {
     "interview_prep": "/interview-prep",
     "salary_analysis": "/salary-analysis",
 }
-
-
-def prompt_template(feature_key: str) -> str:
-    """The prompt text for a feature (a sandboxed Jinja template over its inputs)."""
-    return (PROMPTS_DIR / f"{feature_key}.txt").read_text(encoding="utf-8")

@@ -7,8 +7,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from .. import prompts  # the module, not its names: prompts imports .base, so either may be imported first
 from .base import Completion, Prompt, ProviderError
-from .prompts import feature_prompt, feature_title
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,8 @@ class OpenAICompatibleProvider:
 
     def generate(self, feature_key: str, inputs: dict) -> dict:
         """The feature's prompt file sent as one completion; the reply becomes the output's one section."""
-        completion = self.complete(feature_prompt(feature_key, inputs))
-        title = feature_title(feature_key)
+        completion = self.complete(prompts.feature_prompt(feature_key, inputs))
+        title = prompts.feature_title(feature_key)
         return {"title": title, "sections": [{"heading": title, "body": completion.text}],
                 "data": {"model": completion.model}}
 

@@ -3,10 +3,9 @@
 from .base import Completion, Prompt, Provider, ProviderError
 from .local import LocalProvider
 from .openai_compatible import OpenAICompatibleProvider
-from .prompts import render_prompt
 
 __all__ = ["Completion", "LocalProvider", "OpenAICompatibleProvider", "Prompt", "Provider", "ProviderError",
-           "build_provider", "render_prompt"]
+           "build_provider"]
 
 
 def build_provider(config: dict) -> Provider:

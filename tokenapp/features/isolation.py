@@ -22,7 +22,7 @@ from typing import Any
 from .engine.errors import EngineError, ResumeFileError
 from .engine.files import too_complex
 
-PRELOAD = ["tokenapp.ai.engine", "pypdf", "docx"]
+PRELOAD = ["tokenapp.features.engine", "pypdf", "docx"]
 NICENESS = 10  # a parse is background work: web requests get the CPU first
 CHECK_EVERY = 0.05  # seconds between looks at the child's CPU time
 WALL_FACTOR, WALL_GRACE = 3, 2.0  # the wall-clock backstop: 3 x the CPU limit + 2 s

@@ -1,4 +1,4 @@
-"""The offline engine (`tokenapp.ai.engine`) as a provider: deterministic, no network, no key."""
+"""The offline engine (`tokenapp.features.engine`) as a provider: deterministic, no network, no key."""
 
 from typing import Any
 

@@ -1,1 +1,0 @@
-"""AI features: provider clients, prompts and the local engine."""
