@@ -108,6 +108,23 @@ def test_a_failed_run_refunds_and_says_so(app, client, rich, monkeypatch):
     assert spend_and_refund_rows(app, "cover_letter") == [("spend", -10), ("refund", 10)]
 
 
+def test_an_unexpected_error_text_is_logged_not_shown(app, client, rich, monkeypatch):
+    from jinja2 import UndefinedError
+
+    from tokenapp.features import engine
+
+    def broken(feature_key, inputs):
+        raise UndefinedError("'secret_internal_name' is undefined")
+
+    monkeypatch.setattr(engine, "generate", broken)
+    response = run_through_gate(client, "cover_letter", inputs_for("cover_letter"))
+    run_id = re.search(r'id="run-(run_\w+)"', response.get_data(as_text=True)).group(1)
+    done = wait_for_run(rich, run_id)
+    assert done["status"] == "failed"
+    assert done["error"] == "The AI run failed. Your tokens were refunded."
+    assert rich.balance() == 510
+
+
 def test_missing_inputs_are_refused_before_charging(app, client, rich):
     response = run_through_gate(client, "cover_letter", {"tone": "professional"})
     assert response.status_code == 400 and b"Job description is required" in response.data

@@ -39,9 +39,11 @@ from ..models import FeatureRun, Resume, RunStatus, TokenCharge
 from ..models._types import utcnow
 from ..models.ledger import ChargeStatus
 from ..services import charges
-from ..services.errors import ChargeNotUsable, NotFound
+from ..services.errors import ChargeNotUsable, DomainError, NotFound
 from ..services.ledger import NO_SYNC
 from . import runner, uploads
+from .engine.errors import EngineError
+from .providers.base import ProviderError
 
 MAX_ATTEMPTS = 3
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -144,9 +146,20 @@ def execute(run_id: str) -> None:
             output, provider = runner.generate(run.feature_key, dict(run.inputs))
         except Exception as error:  # noqa: BLE001 - every failure refunds and is shown to the user
             current_app.logger.warning("run %s: job %s failed: %s", run_id, current_job_id(), type(error).__name__)
-            _fail(run_id, claim, getattr(error, "message", None) or "The AI run failed.")
+            _fail(run_id, claim, _shown_to_user(error))
         else:
             _succeed(run_id, claim, output, provider)
+
+
+# Errors whose `message` is written for the user; any other error's text stays in the log.
+USER_SAFE_ERRORS = (DomainError, EngineError, ProviderError)
+
+
+def _shown_to_user(error: Exception) -> str:
+    """The failure text a user sees: our own errors' messages, never an unexpected error's text."""
+    if isinstance(error, USER_SAFE_ERRORS):
+        return error.message
+    return "The AI run failed."
 
 
 def _claim(run_id: str) -> str | None:
