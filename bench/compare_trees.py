@@ -55,6 +55,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each wrk or pgbench run")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"),
+                        help="gthread runs 4 threads a worker with keep-alive, as gunicorn.conf.py deploys")
     args = parser.parse_args()
     trees = {"before": os.path.abspath(args.before), "after": common.ROOT}
     if not os.path.isdir(os.path.join(trees["before"], "tokenapp")):
@@ -72,7 +74,7 @@ def main() -> int:
         pg = proc_cpu.postgres_backends(args.pg_db)
         targets = {}
         for name, root in trees.items():
-            process, base = http_bench.start_gunicorn(url, args.workers, "sync", os.path.join(workdir, f"{name}.log"),
+            process, base = http_bench.start_gunicorn(url, args.workers, args.worker_class, os.path.join(workdir, f"{name}.log"),
                                                       root=root)
             servers[name] = process
             users_file = os.path.join(workdir, f"users-{name}.tsv")
@@ -108,7 +110,7 @@ def main() -> int:
 
 def report(trees: dict, runs: dict, floors: list[dict], args) -> str:
     """The comparison table and the ratios."""
-    lines = [f"{args.rounds} rounds, before/after alternating, gunicorn -w {args.workers} -k sync, wrk -c{CLIENTS}, "
+    lines = [f"{args.rounds} rounds, before/after alternating, gunicorn -w {args.workers} -k {args.worker_class}, wrk -c{CLIENTS}, "
              f"{args.seconds:g} s runs; median (min..max). before = {trees['before']}",
              f"{'tree':7} {'request':8} {'req/s':>20} {'worker CPU ms/req':>22} {'PostgreSQL CPU ms/req':>22}"]
     for tree in trees:

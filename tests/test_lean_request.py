@@ -1,12 +1,17 @@
 """A lean request: the cheaper per-request steps do exactly what the costlier ones did."""
 
+import gc
+import os
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask import jsonify
 from limits.storage import MemoryStorage
-from sqlalchemy import inspect, update
+from psycopg import pq
+from sqlalchemy import event, inspect, update
 
 from tokenapp import create_app
 from tokenapp.extensions import db
@@ -115,3 +120,61 @@ def test_a_control_character_in_a_read_header_is_named(api):
     assert answer.status_code == 400
     assert answer.get_json() == {"error": "invalid_request",
                                  "message": "The Idempotency-Key header contains control characters or invalid Unicode."}
+
+
+class Wire:
+    """What the app sends PostgreSQL: libpq's own trace of every connection the pool makes."""
+
+    def __init__(self, engine):
+        self.connections = []
+        engine.dispose()
+        event.listen(engine, "connect", lambda dbapi_connection, record: self.connections.append(dbapi_connection))
+
+    def round_trips(self, request) -> list[str]:
+        """The messages sent during `request()` that each wait for an answer: a simple `Query`
+        (BEGIN, COMMIT, ROLLBACK, an empty ping) or the `Sync` closing one statement's exchange."""
+        with tempfile.TemporaryFile("w+") as trace:
+            for connection in self.connections:
+                connection.pgconn.trace(trace.fileno())
+                connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+            try:
+                request()
+            finally:
+                for connection in self.connections:
+                    connection.pgconn.untrace()
+            trace.seek(0)
+            sent = [line.split("\t") for line in trace.read().splitlines() if line.startswith("F\t")]
+        return [fields[3].strip() if fields[2] == "Query" else "Sync" for fields in sent
+                if fields[2] in ("Query", "Sync")]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+def test_a_deduct_is_one_transaction_of_its_four_statements_and_no_ping(app, api):
+    with app.app_context():
+        wire = Wire(db.engine)
+    assert api.deduct("ats_check").status_code == 201  # on a new connection, which is never pinged
+    answers = []
+    assert wire.round_trips(lambda: answers.append(api.deduct("ats_check"))) == [
+        '"BEGIN"', "Sync", "Sync", "Sync", "Sync", '"COMMIT"']
+    assert answers[0].status_code == 201
+    assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == [
+        '"BEGIN"', "Sync", "Sync", '"ROLLBACK"']
+    assert answers[1].get_json()["balance"] == 10 - 2 * 4
+
+
+def test_api_answers_set_no_cookie(api):
+    for answer in (api.deduct(), api.get("/api/tokens/balance")):
+        assert answer.status_code in (200, 201) and "Set-Cookie" not in answer.headers
+
+
+def test_the_app_remembers_sync_hooks_without_keeping_them_alive(app):
+    def per_request_hook(response):
+        return response
+
+    assert app.ensure_sync(per_request_hook) is per_request_hook
+    assert app.ensure_sync(per_request_hook) is per_request_hook
+    assert len(app._known_sync) >= 1
+    before = len(app._known_sync)
+    del per_request_hook
+    gc.collect()
+    assert len(app._known_sync) == before - 1

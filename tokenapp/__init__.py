@@ -1,6 +1,10 @@
 """tokenapp: a prepaid token system for an AI web app."""
 
+import contextlib
+import weakref
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 from flask import Flask
@@ -13,9 +17,35 @@ from .extensions import csrf, db, login_manager, migrate
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 
+class TokenApp(Flask):
+    """Flask, remembering which hooks and views are plain functions.
+
+    Flask asks `inspect.iscoroutinefunction` about every hook and view on
+    every request (about 20 times a request here). A function found
+    synchronous once is remembered (weakly, by its underlying function, so a
+    per-request closure is not kept alive) and handed back as it is, which is
+    what Flask does with a synchronous function; anything else takes Flask's
+    own path.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known_sync: weakref.WeakSet = weakref.WeakSet()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        underlying = getattr(func, "__func__", func)
+        if underlying in self._known_sync:
+            return func
+        synced = super().ensure_sync(func)
+        if synced is func:
+            with contextlib.suppress(TypeError):  # not weakly referenceable: Flask's path every time
+                self._known_sync.add(underlying)
+        return synced
+
+
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     """Build the app (its generated secrets kept in `instance_path`); a bad setting stops start-up with one line."""
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = TokenApp(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     load_dotenv(Path(app.root_path).parent / ".env", override=False)
     try:
@@ -50,6 +80,9 @@ def register_extensions(app: Flask) -> None:
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
     db.init_app(app)
+    if not app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"]:
+        with app.app_context():
+            database.watch_connections(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     app.before_request(reject_anonymous)
     input_guard.register(app)
