@@ -1,4 +1,7 @@
-"""One writer: only `tokenapp/services/ledger/writer.py` writes `token_accounts` and `token_transactions`.
+"""One writer: only `tokenapp/services/ledger/writer.py` writes the ledger tables.
+
+The ledger tables are `token_accounts`, `token_transactions`, `token_lots` and `token_draws`. Migrations
+are the one exception: a data migration (0008 carrying balances over into lots) runs once, before any app code.
 
 The ledger's docstring says so; this test reads every module's source (with `ast`) so that it stays true.
 A write is: `update(...)`, `insert(...)`, `delete(...)` or `insert_ignoring_conflicts(...)` of
@@ -13,10 +16,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tokenapp"
 WRITER = PACKAGE / "services" / "ledger" / "writer.py"
-TABLE_NAMES = {"TokenAccount", "TokenTransaction", "token_accounts", "token_transactions"}
+MIGRATIONS = PACKAGE / "migrations"
+TABLE_NAMES = {"TokenAccount", "TokenTransaction", "TokenLot", "TokenDraw",
+               "token_accounts", "token_transactions", "token_lots", "token_draws"}
 WRITE_CALLS = {"update", "insert", "delete", "insert_ignoring_conflicts"}
 ACCOUNT_COLUMNS = {"balance", "debt", "lifetime_purchased", "lifetime_spent", "lifetime_bonus", "is_unlimited"}
-RAW_WRITE = re.compile(r"\b(update|insert\s+into|delete\s+from)\s+[\"`]?(token_accounts|token_transactions)\b", re.I)
+RAW_WRITE = re.compile(r"\b(update|insert\s+into|delete\s+from)\s+[\"`]?(token_accounts|token_transactions|token_lots|token_draws)\b",
+                       re.I)
 
 
 def _mentions(node: ast.AST, names: set[str]) -> bool:
@@ -67,7 +73,7 @@ def ledger_writes(source: str) -> list[str]:
             elif (called in WRITE_CALLS and isinstance(node.func, ast.Attribute)
                   and _mentions(node.func.value, names) and not isinstance(node.func.value, ast.Call)):
                 hit = True  # TokenAccount.__table__.update(), _ACCOUNTS.insert()
-            elif called in {"TokenAccount", "TokenTransaction"}:
+            elif called in {"TokenAccount", "TokenTransaction", "TokenLot", "TokenDraw"}:
                 hit = True
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -84,12 +90,12 @@ def ledger_writes(source: str) -> list[str]:
 def test_no_module_but_the_writer_writes_balances_or_ledger_rows():
     offenders = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path == WRITER:
+        if path == WRITER or MIGRATIONS in path.parents:
             continue
         writes = ledger_writes(path.read_text(encoding="utf-8"))
         if writes:
             offenders[str(path.relative_to(PACKAGE.parent))] = writes
-    assert offenders == {}, "only tokenapp/services/ledger/writer.py may write token_accounts/token_transactions"
+    assert offenders == {}, "only tokenapp/services/ledger/writer.py may write the ledger tables"
 
 
 def test_the_writer_holds_the_writes():
@@ -111,6 +117,11 @@ def test_the_scan_catches_every_form_of_write():
         "text('UPDATE token_accounts SET balance = 0')",
         "db.session.execute(text(\"insert into token_transactions (user_id) values (1)\"))",
         "conn.exec_driver_sql('DELETE FROM \"token_transactions\"')",
+        "update(TokenLot).values(remaining=0)",
+        "LOTS = TokenLot.__table__\nSTMT = insert(LOTS)",
+        "db.session.add(TokenDraw(transaction_id=1, lot_id=1, tokens=-1))",
+        "text('UPDATE token_lots SET remaining = 0')",
+        "text('insert into token_draws values (1, 1, 1, 0)')",
     ]
     for source in caught:
         assert ledger_writes(source), source

@@ -1,6 +1,7 @@
 """`flask` commands; each prints what it did and exits non-zero on failure."""
 
 import sys
+from datetime import UTC, datetime
 
 import click
 import stripe
@@ -12,7 +13,7 @@ from .jobs import worker as job_worker
 from .services import accounts, audit, catalog, charges, ledger, passwords, stripe_setup, webhooks
 from .services.errors import DomainError
 
-tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, audit the ledger.")
+tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, expire lots, audit the ledger.")
 
 
 @click.command("seed")
@@ -65,9 +66,18 @@ def release_stale_command():
     click.echo(f"deleted {abandoned} abandoned upload(s)")
 
 
+@tokens_cli.command("expire")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="Expire what is due at this moment (YYYY-MM-DDTHH:MM:SS, UTC) instead of now.")
+def expire_command(as_of: datetime | None):
+    """Expire every lot whose time has come: one expiry row per lot."""
+    report = ledger.expire_lots(as_of.replace(tzinfo=UTC) if as_of else None)
+    click.echo(f"expired {report.tokens} token(s) in {report.accounts} account(s)")
+
+
 @tokens_cli.command("audit")
 def audit_command():
-    """Check every account: balance = ledger sum = last balance_after, none negative."""
+    """Check every account, lot and row: balance = ledger sum = last balance_after = lots, sums to zero."""
     problems = audit.find_problems()
     for problem in problems:
         click.echo(problem, err=True)

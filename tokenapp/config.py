@@ -103,6 +103,14 @@ def _job_settings(env: dict, name: str) -> dict:
     }
 
 
+def _expiry_settings(env: dict) -> dict:
+    """Days until a lot of each kind expires; 0 (or, for paid tokens, empty: the default) means never."""
+    return {
+        "BONUS_TOKEN_EXPIRY_DAYS": _int_setting(env, "BONUS_TOKEN_EXPIRY_DAYS", 90),
+        "PAID_TOKEN_EXPIRY_DAYS": _int_setting(env, "PAID_TOKEN_EXPIRY_DAYS", 0),
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     """The validated settings, turned into Flask config keys by `as_flask_config`."""
@@ -124,6 +132,7 @@ class Settings:
     redis_url: str
     rate_limits: bool
     jobs: dict
+    expiry: dict
     resume_parse_seconds: int = 5
     resume_parse_memory_mb: int = 512
 
@@ -148,6 +157,7 @@ class Settings:
             "REDIS_URL": self.redis_url,
             "RATELIMIT_ENABLED": self.rate_limits,
             **self.jobs,
+            **self.expiry,
             "RESUME_PARSE_SECONDS": self.resume_parse_seconds,
             "RESUME_PARSE_MEMORY_MB": self.resume_parse_memory_mb,
             "TESTING": self.env == "testing",
@@ -195,6 +205,7 @@ def load_settings(env: dict | None = None, instance_path: str = "instance") -> S
         redis_url=env.get("REDIS_URL", ""),
         rate_limits=rate_limits,
         jobs=_job_settings(env, name),
+        expiry=_expiry_settings(env),
         resume_parse_seconds=_int_setting(env, "RESUME_PARSE_SECONDS", 5, minimum=1),
         resume_parse_memory_mb=_int_setting(env, "RESUME_PARSE_MEMORY_MB", 512, minimum=128),
     )

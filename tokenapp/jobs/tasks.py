@@ -5,7 +5,7 @@ import time
 from flask import current_app
 
 from ..features import runs, uploads
-from ..services import charges
+from ..services import charges, ledger
 
 SWEEP_BATCH = 200
 SWEEP_BUDGET_SECONDS = 30
@@ -31,3 +31,11 @@ def sweep_stale_charges() -> int:
 def recover_runs() -> int:
     """Queue again the runs whose worker stopped renewing its lease (killed, say)."""
     return len(runs.requeue_abandoned())
+
+
+def expire_lots() -> int:
+    """Expire the lots whose time has come (each account in its own short transaction); the tokens expired."""
+    report = ledger.expire_lots()
+    if report.tokens:
+        current_app.logger.info("expiry: %d token(s) expired in %d account(s)", report.tokens, report.accounts)
+    return report.tokens

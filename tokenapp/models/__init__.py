@@ -2,7 +2,18 @@
 
 from .catalog import AIFeature, TokenPackage
 from .jobs import PeriodicJobClaim
-from .ledger import ChargeStatus, TokenAccount, TokenCharge, TokenTransaction, TransactionType
+from .ledger import (
+    ChargeStatus,
+    Counterparty,
+    LotKind,
+    LotSource,
+    TokenAccount,
+    TokenCharge,
+    TokenDraw,
+    TokenLot,
+    TokenTransaction,
+    TransactionType,
+)
 from .payments import (
     DisputeStatus,
     PurchaseStatus,
@@ -21,8 +32,11 @@ from .user import User, UserSession
 __all__ = [
     "AIFeature",
     "ChargeStatus",
+    "Counterparty",
     "DisputeStatus",
     "FeatureRun",
+    "LotKind",
+    "LotSource",
     "PeriodicJobClaim",
     "PurchaseStatus",
     "Referral",
@@ -36,6 +50,8 @@ __all__ = [
     "SubscriptionStatus",
     "TokenAccount",
     "TokenCharge",
+    "TokenDraw",
+    "TokenLot",
     "TokenPackage",
     "TokenPurchase",
     "TokenTransaction",

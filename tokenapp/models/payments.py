@@ -63,6 +63,7 @@ class TokenPurchase(Model):
         CheckConstraint("tokens >= 0 AND bonus_tokens >= 0 AND amount_cents >= 0", name="amounts_not_negative"),
         Index("ix_token_purchases_user_id_created_at", "user_id", "created_at"),
         Index("ix_token_purchases_status_created_at", "status", "created_at"),
+        Index("ix_token_purchases_package_id", "package_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -17,6 +17,12 @@ class InvalidAmount(DomainError):
     code = "invalid_amount"
 
 
+class InvalidRecipient(DomainError):
+    """A transfer to oneself, or to no one."""
+
+    code = "invalid_recipient"
+
+
 class UnknownFeature(DomainError):
     code = "unknown_feature"
 

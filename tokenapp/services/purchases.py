@@ -218,21 +218,33 @@ def tokens_owed(purchase: TokenPurchase) -> int:
 
 
 def _reconcile(tx: Session, purchase: TokenPurchase) -> None:
-    """Move the ledger in `tx` so the purchase's granted tokens equal what it is owed."""
+    """Move the ledger in `tx` so the purchase's granted tokens equal what it is owed.
+
+    The tokens granted carry their share of the price, so a lot's cost basis
+    is exactly what was paid for it (see `value_cents`).
+    """
     owed = tokens_owed(purchase)
     delta = owed - purchase.tokens_granted
     if delta == 0:
         return
     label = f"purchase #{purchase.id}"
+    key = f"purchase:{purchase.id}"
+    cents = value_cents(purchase, owed) - value_cents(purchase, purchase.tokens_granted)
     if purchase.completed_at is None and delta > 0:
-        ledger.grant_purchase(tx, purchase.user_id, delta, dedupe_key=f"purchase:{purchase.id}", note=f"Token pack, {label}")
+        ledger.grant_purchase(tx, purchase.user_id, delta, dedupe_key=key, note=f"Token pack, {label}",
+                              cost_cents=cents)
         purchase.completed_at = utcnow()
     elif delta < 0:
         reason = "Disputed payment" if purchase.dispute_status else "Refund"
-        ledger.take_back(tx, purchase.user_id, -delta, f"{reason}, {label}")
+        ledger.take_back(tx, purchase.user_id, -delta, f"{reason}, {label}", purchase_key=key)
     else:
-        ledger.give_back(tx, purchase.user_id, delta, f"Restored, {label}")
+        ledger.give_back(tx, purchase.user_id, delta, f"Restored, {label}", cost_cents=cents)
     purchase.tokens_granted = owed
+
+
+def value_cents(purchase: TokenPurchase, tokens: int) -> int:
+    """What `tokens` of the purchase's tokens cost, in whole cents; all of them cost exactly the price."""
+    return purchase.amount_cents * tokens // purchase.total_tokens if purchase.total_tokens else 0
 
 
 def user_purchases(user_id: int, limit: int = 20) -> list[TokenPurchase]:

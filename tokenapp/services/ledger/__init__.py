@@ -1,38 +1,79 @@
 """The token ledger: the only code that changes a balance.
 
-Every change is one conditional UPDATE of the user's fixed `token_accounts`
-row plus one inserted `token_transactions` row, in one database transaction.
-Those statements live in `ledger.writer`, and no other module writes either
-table (tests/test_one_writer.py checks). A debit's UPDATE carries
-`balance >= n` in its WHERE clause, so it cannot take a balance below zero
-whatever runs beside it; nothing reads a balance, does arithmetic in Python
-and writes it back. Charges, refunds, purchases, reversals and grants all
-call this package; each balance change is announced on
-`tokenapp.signals.balance_changed`.
+Lots. Every credit is a lot (`token_lots`): its source (purchase, welcome,
+daily_bonus, referral, gift, adjustment, subscription, migration), its kind
+(paid or bonus), tokens granted and remaining, its cost in cents for all its
+tokens (zero for bonus), and an optional expiry: bonus lots expire after
+BONUS_TOKEN_EXPIRY_DAYS, paid lots only when PAID_TOKEN_EXPIRY_DAYS is set
+(0 means never). A token pack's tokens, its bonus tokens included, are one
+paid lot: they were bought at one price. A debit draws lots in
+`consumption_order` (soonest-expiring, then bonus before paid, then oldest).
+A ledger row names the one lot it touched in `lot_id`, or lists several in
+`token_draws`; a refund puts a charge's tokens back in the lots its spend
+took them from, and a part whose lot has expired meanwhile expires at once.
 
-Debt: when a refunded or disputed purchase takes back tokens that were
-already spent, the balance goes to zero and the rest is recorded as `debt`.
-An account in debt cannot spend, and every later credit repays it first.
+Balance. Each user has one fixed `token_accounts` row, the cache every
+debit locks: a spend is one conditional UPDATE (`balance >= cost`, no debt,
+`next_expiry_at` in the future), one UPDATE of the first lot in consumption
+order when it covers the cost (else a walk over the lots), and one INSERT of
+the ledger row, in one transaction; see `ledger.writer`, the only module
+that writes these tables (tests/test_one_writer.py checks). A lot that is
+due is expired, under the account's lock, before anything else changes the
+account, and a balance read expires it too, so at every commit
+balance = sum of the ledger amounts = newest balance_after = tokens remaining
+in unexpired lots, and an expired lot is never spent even before the sweep
+(`expire_lots`, a periodic job and `flask tokens expire`) reaches it.
+
+Double entry. Every ledger row is one transfer between the user and the
+system account named in `counterparty` (stripe, promotions, revenue, expiry,
+receivable, transfers, adjustments): the wallet moves by `amount`, the
+user's debt by `debt_change`, the system account by `debt_change - amount`.
+System balances are sums over rows (no hot row), and all accounts sum to
+zero. Debt is tokens already spent from a purchase that was refunded or
+disputed: a reversal records it in `debt_change`, `token_accounts.debt`
+caches the sum (the auditor checks), an account in debt cannot spend, and
+every later credit repays it first. `cents` carries the paid tokens' value at
+cost basis, so `figures()` reads the money straight off the ledger.
+
+Transfers (`transfer`) move only paid tokens, keeping their cost basis and
+expiry, and lock both accounts lower user id first.
 
 Functions whose first parameter is `tx` run inside their caller's write
-transaction and never commit; the others open their own.
+transaction and never commit; the others open their own. Each balance change
+is announced on `tokenapp.signals.balance_changed`.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...database import is_unique_violation, write_transaction
 from ...extensions import db
-from ...models import TokenAccount, TransactionType
-from ..errors import InvalidAmount
+from ...models import Counterparty, LotKind, LotSource, TokenAccount, TokenLot, TransactionType
+from ...models._types import utcnow
+from ..errors import InvalidAmount, InvalidRecipient
 from . import writer
+from .figures import LedgerFigures, figures
+from .writer import consumption_order
 
 MAX_AMOUNT = 1_000_000_000
 NO_SYNC = writer.NO_SYNC
+EXPIRY_BATCH = 500
+# What a credit of each type is, when the caller does not say: (lot source, lot kind, counterparty).
+CREDIT_DEFAULTS = {
+    TransactionType.PURCHASE: (LotSource.PURCHASE, LotKind.PAID, Counterparty.STRIPE),
+    TransactionType.BONUS: (LotSource.WELCOME, LotKind.BONUS, Counterparty.PROMOTIONS),
+    TransactionType.GIFT_IN: (LotSource.GIFT, LotKind.PAID, Counterparty.TRANSFERS),
+    TransactionType.ADJUSTMENT: (LotSource.ADJUSTMENT, LotKind.BONUS, Counterparty.ADJUSTMENTS),
+    TransactionType.REVERSAL: (LotSource.PURCHASE, LotKind.PAID, Counterparty.STRIPE),
+}
+EXPIRY_SETTING = {LotKind.BONUS: "BONUS_TOKEN_EXPIRY_DAYS", LotKind.PAID: "PAID_TOKEN_EXPIRY_DAYS"}
+
+__all__ = ["BalanceView", "LedgerFigures", "consumption_order", "figures", "writer"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +110,12 @@ def check_amount(amount: object) -> int:
     return amount
 
 
+def lot_expiry(kind: LotKind, moment: datetime | None = None) -> datetime | None:
+    """When a lot of `kind` credited at `moment` expires under the settings; None for never."""
+    days = current_app.config[EXPIRY_SETTING[kind]]
+    return (moment or utcnow()) + timedelta(days=days) if days else None
+
+
 def current_balance(user_id: int) -> int:
     """The balance as stored."""
     balance = db.session.execute(select(TokenAccount.balance).where(TokenAccount.user_id == user_id)).scalar()
@@ -76,17 +123,27 @@ def current_balance(user_id: int) -> int:
 
 
 def balance_of(user_id: int) -> BalanceView:
-    """The owner's balance: one indexed read (the sweep job, not a read, refunds stale charges).
+    """The owner's balance: one indexed read, plus the expiry of any lot that is due (rare).
 
     "Has spent" means `lifetime_spent > 0`: tokens spent and not refunded.
     """
-    row = db.session.execute(
-        select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt, TokenAccount.lifetime_spent)
-        .where(TokenAccount.user_id == user_id)
-    ).first()
+    stmt = select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt, TokenAccount.lifetime_spent,
+                  TokenAccount.next_expiry_at).where(TokenAccount.user_id == user_id)
+    row = db.session.execute(stmt).first()
     if row is None:
         return BalanceView(0, False)
+    if row.next_expiry_at is not None and row.next_expiry_at <= utcnow():
+        with write_transaction() as tx:
+            writer.lock(tx, user_id)
+        row = db.session.execute(stmt).one()
     return BalanceView(row.balance, row.is_unlimited, row.debt, has_spent=row.lifetime_spent > 0)
+
+
+def paid_balance(user_id: int) -> int:
+    """The tokens the user could transfer: paid lots not yet expired."""
+    return db.session.execute(select(func.coalesce(func.sum(TokenLot.remaining), 0)).where(
+        TokenLot.user_id == user_id, TokenLot.kind == LotKind.PAID.value, TokenLot.remaining > 0,
+        (TokenLot.expires_at.is_(None)) | (TokenLot.expires_at > utcnow()))).scalar_one()
 
 
 def open_account(user_id: int) -> None:
@@ -98,12 +155,22 @@ def open_account(user_id: int) -> None:
         credit(user_id, bonus, TransactionType.BONUS, dedupe_key="welcome", note="Welcome bonus")
 
 
+def credit_in(tx: Session, user_id: int, amount: int, tx_type: TransactionType, *, source: LotSource | None = None,
+              kind: LotKind | None = None, cost_cents: int = 0, **fields) -> int:
+    """Credit `amount` in `tx` as a new lot (defaults by type, see CREDIT_DEFAULTS); return the new balance."""
+    check_amount(amount)
+    default_source, default_kind, counterparty = CREDIT_DEFAULTS[tx_type]
+    kind = kind or default_kind
+    return writer.credit(tx, user_id, amount, tx_type, counterparty, source=source or default_source, kind=kind,
+                         cost_cents=cost_cents if kind == LotKind.PAID else 0, expires_at=lot_expiry(kind), **fields)
+
+
 def credit(user_id: int, amount: int, tx_type: TransactionType, *, dedupe_key: str | None = None, **fields) -> bool:
-    """Add tokens; with a `dedupe_key`, at most once per user. True when credited."""
+    """Add tokens as a new lot; with a `dedupe_key`, at most once per user. True when credited."""
     check_amount(amount)
     try:
         with write_transaction() as tx:
-            writer.move(tx, user_id, amount, tx_type, dedupe_key=dedupe_key, **fields)
+            credit_in(tx, user_id, amount, tx_type, dedupe_key=dedupe_key, **fields)
     except IntegrityError as error:
         if dedupe_key is None or not is_unique_violation(error):
             raise
@@ -112,35 +179,73 @@ def credit(user_id: int, amount: int, tx_type: TransactionType, *, dedupe_key: s
 
 
 def adjust(user_id: int, delta: int, *, reason: str, actor_id: int | None = None) -> int:
-    """An audited admin adjustment in either direction; return the new balance."""
+    """An audited admin adjustment in either direction (a bonus lot, or a debit in consumption order); the new balance."""
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_AMOUNT:
         raise InvalidAmount(f"The adjustment must be a non-zero whole number up to {MAX_AMOUNT}.")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidAmount("An adjustment needs a reason.")
     with write_transaction() as tx:
-        return writer.move(tx, user_id, delta, TransactionType.ADJUSTMENT, note=reason[:255], actor_id=actor_id)
+        if delta > 0:
+            return credit_in(tx, user_id, delta, TransactionType.ADJUSTMENT, note=reason[:255], actor_id=actor_id)
+        return writer.debit(tx, user_id, -delta, TransactionType.ADJUSTMENT, Counterparty.ADJUSTMENTS,
+                            note=reason[:255], actor_id=actor_id)
 
 
-def grant_purchase(tx: Session, user_id: int, tokens: int, *, dedupe_key: str, note: str) -> int:
-    """Credit a paid purchase in `tx`, once per dedupe key; return the new balance."""
-    check_amount(tokens)
-    return writer.move(tx, user_id, tokens, TransactionType.PURCHASE, dedupe_key=dedupe_key, note=note[:255])
+def grant_purchase(tx: Session, user_id: int, tokens: int, *, dedupe_key: str, note: str, cost_cents: int = 0) -> int:
+    """Credit a paid purchase in `tx` as one paid lot costing `cost_cents`, once per dedupe key; the new balance."""
+    return credit_in(tx, user_id, tokens, TransactionType.PURCHASE, cost_cents=cost_cents, dedupe_key=dedupe_key,
+                     note=note[:255])
 
 
-def take_back(tx: Session, user_id: int, tokens: int, note: str) -> int:
-    """Reverse `tokens` of a purchase in `tx`: from the balance, and as debt for what was spent.
-
-    Returns the tokens that became debt.
+def take_back(tx: Session, user_id: int, tokens: int, note: str, purchase_key: str | None = None) -> int:
+    """Reverse `tokens` of a purchase in `tx`: from its lot first (the row credited under `purchase_key`),
+    then the other lots, and as debt for what was spent. Returns the tokens that became debt.
     """
     check_amount(tokens)
-    return writer.take_back(tx, user_id, tokens, note)
+    first_lot = writer.lot_credited_by(tx, user_id, purchase_key) if purchase_key else None
+    return writer.take_back(tx, user_id, tokens, note, first_lot=first_lot)
 
 
-def give_back(tx: Session, user_id: int, tokens: int, note: str) -> None:
-    """Restore in `tx` tokens an earlier reversal took (a dispute won), repaying debt first."""
+def give_back(tx: Session, user_id: int, tokens: int, note: str, cost_cents: int = 0) -> None:
+    """Restore in `tx` tokens an earlier reversal took (a dispute won) as a paid lot, repaying debt first."""
+    credit_in(tx, user_id, tokens, TransactionType.REVERSAL, cost_cents=cost_cents, note=note[:255])
+
+
+def transfer(sender: int, receiver: int, tokens: int, *, note: str | None = None) -> int:
+    """Move `tokens` paid tokens between two users (gift_out, gift_in rows); the sender's new balance.
+
+    Raises InvalidAmount, InvalidRecipient (oneself) or InsufficientTokens (paid tokens only count).
+    """
     check_amount(tokens)
-    writer.move(tx, user_id, tokens, TransactionType.REVERSAL, note=note[:255])
+    if sender == receiver:
+        raise InvalidRecipient("You cannot send tokens to yourself.")
+    with write_transaction() as tx:
+        return writer.transfer(tx, sender, receiver, tokens, note=(note or "")[:255] or None)
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    """What a sweep did."""
+
+    accounts: int
+    tokens: int
+
+
+def expire_lots(now: datetime | None = None, batch: int = EXPIRY_BATCH) -> ExpiryReport:
+    """Expire every lot due by `now`: each account in its own short transaction, found by index in batches."""
+    now = now or utcnow()
+    accounts = tokens = 0
+    while True:
+        due = db.session.execute(select(TokenAccount.user_id).where(TokenAccount.next_expiry_at <= now)
+                                 .order_by(TokenAccount.next_expiry_at).limit(batch)).scalars().all()
+        db.session.commit()
+        for user_id in due:
+            with write_transaction() as tx:
+                tokens += writer.expire_account(tx, user_id, now)
+            accounts += 1
+        if len(due) < batch:
+            return ExpiryReport(accounts, tokens)
 
 
 def set_unlimited(user_id: int, unlimited: bool) -> None:

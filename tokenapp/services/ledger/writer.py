@@ -1,42 +1,95 @@
-"""Every statement that writes `token_accounts` or `token_transactions`.
+"""Every statement that writes `token_accounts`, `token_transactions`, `token_lots` or `token_draws`.
 
 No other module may write these tables (tests/test_one_writer.py checks).
 Each function runs inside its caller's write transaction, the `tx` it is
-handed, and never commits. A balance change is one UPDATE of the user's
-fixed `token_accounts` row, whose arithmetic (a debit's floor at zero, what a
-reversal can take and what it leaves owed, what a credit repays) happens in
-SQL, plus one inserted `token_transactions` row carrying the balance that
-UPDATE returned. After each row, `signals.balance_changed` is sent.
+handed, and never commits. After each ledger row, `signals.balance_changed`
+is sent.
+
+Locks: the user's fixed `token_accounts` row is the one serialisation point.
+Every function here changes that row before it touches the user's lots, so
+the order is always charge row (the caller's), then account row, then lots;
+a transfer locks its two accounts lower user id first. The hot spend is one
+conditional UPDATE of the account (`balance >= cost`, no debt, nothing due
+to expire), one UPDATE of the lot that comes first in `consumption_order`
+when that lot covers the cost, and one INSERT of the ledger row. Everything
+else locks the account with `_lock`, which also expires the lots that are
+due, so at every commit the balance equals the remaining tokens of the
+user's unexpired lots.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, bindparam, case, cast, func, insert, literal, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from ...models import TokenAccount, TokenTransaction, TransactionType
+from ...models import Counterparty, LotKind, LotSource, TokenAccount, TokenDraw, TokenLot, TokenTransaction
+from ...models import TransactionType as T
 from ...models._types import UTCDateTime, utcnow
 from ...signals import balance_changed
 from ..errors import InsufficientTokens
 from ..sql import insert_ignoring_conflicts
 
 NO_SYNC = {"synchronize_session": False}
-LIFETIME_COLUMN = {
-    TransactionType.PURCHASE: "lifetime_purchased",
-    TransactionType.BONUS: "lifetime_bonus",
-}
+LIFETIME_COLUMN = {T.PURCHASE: "lifetime_purchased", T.BONUS: "lifetime_bonus"}
 _ACCOUNTS = TokenAccount.__table__
 _ROWS = TokenTransaction.__table__
-_ROW_FIELDS = ("feature_key", "charge_id", "dedupe_key", "note", "actor_id")
+_LOTS = TokenLot.__table__
+_DRAWS = TokenDraw.__table__
+_ROW_DEFAULTS = {"feature_key": None, "charge_id": None, "dedupe_key": None, "note": None, "actor_id": None,
+                 "lot_id": None, "cents": 0, "debt_change": 0}
 _INSERT_ROW = insert(_ROWS)
+_INSERT_ROW_ID = insert(_ROWS).returning(_ROWS.c.id)
+_INSERT_DRAWS = insert(_DRAWS)
+_INSERT_LOT = insert(_LOTS).returning(_LOTS.c.id)
 _BALANCE = _ACCOUNTS.c.balance
+_NEXT_EXPIRY = _ACCOUNTS.c.next_expiry_at
 _MOMENT = bindparam("moment", type_=UTCDateTime)
 _ACCOUNT = bindparam("account", type_=Integer)
+_LOT = bindparam("lot", type_=Integer)
+_DELTA = bindparam("delta", type_=Integer)
+_EXPIRES = bindparam("expires", type_=UTCDateTime)
 
 
-def _least(left, right):
-    """LEAST(left, right), written so that SQLite and PostgreSQL both run it."""
-    return case((left < right, left), else_=right)
+class LedgerOutOfBalance(RuntimeError):
+    """The account row and its lots disagree; the transaction is rolled back (the auditor reports why)."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One lot's share of a ledger row: tokens and cents signed like the row's amount."""
+
+    lot_id: int
+    tokens: int
+    cents: int
+    expires_at: datetime | None = None
+
+
+def consumption_order(lots=_LOTS) -> tuple:
+    """The order a debit draws lots in, the one place it is written (RELIABILITY 38).
+
+    Soonest-expiring first (a lot that never expires comes last), then bonus
+    before paid, then the oldest.
+    """
+    return (case((lots.c.expires_at.is_(None), 1), else_=0), lots.c.expires_at,
+            case((lots.c.kind == LotKind.BONUS.value, 0), else_=1), lots.c.id)
+
+
+def open_lots(moment=_MOMENT, account=_ACCOUNT, lots=_LOTS):
+    """The condition for a lot that can be spent at `moment`: the account's, not empty, not expired."""
+    return and_(lots.c.user_id == account, lots.c.remaining > 0,
+                or_(lots.c.expires_at.is_(None), lots.c.expires_at > moment))
+
+
+def released_cents(remaining, lots=_LOTS):
+    """Cents a lot has released at its cost basis once only `remaining` of its tokens are left (see TokenLot)."""
+    return lots.c.cost_cents * (lots.c.granted - remaining) // lots.c.granted
+
+
+def _earlier_expiry(candidate):
+    """The account's next_expiry_at moved back to `candidate` when that is earlier (NULL means never)."""
+    return case((candidate.is_(None), _NEXT_EXPIRY), (_NEXT_EXPIRY.is_(None), candidate),
+                (candidate < _NEXT_EXPIRY, candidate), else_=_NEXT_EXPIRY)
 
 
 # Built once: the spend is the hottest statement in the app, and building it
@@ -46,54 +99,56 @@ _SPENT = case((_ACCOUNTS.c.is_unlimited, 0), else_=_COST)
 _SPEND = (
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.user_id == _ACCOUNT, _ACCOUNTS.c.debt == 0,
+           or_(_NEXT_EXPIRY.is_(None), _NEXT_EXPIRY > _MOMENT),
            or_(_ACCOUNTS.c.is_unlimited, _BALANCE >= _COST))
     .values(balance=_BALANCE - _SPENT, lifetime_spent=_ACCOUNTS.c.lifetime_spent + _SPENT, updated_at=_MOMENT)
     .returning(_BALANCE, _ACCOUNTS.c.is_unlimited)
 )
-
+# The lot first in consumption order, debited when it alone covers the cost; RETURNING the cents released.
+_FIRST_LOT = select(_LOTS.c.id).where(open_lots()).order_by(*consumption_order()).limit(1).scalar_subquery()
+_SPEND_ONE_LOT = (
+    update(_LOTS).where(_LOTS.c.id == _FIRST_LOT, _LOTS.c.remaining >= _COST)
+    .values(remaining=_LOTS.c.remaining - _COST)
+    .returning(_LOTS.c.id, released_cents(_LOTS.c.remaining + _COST) - released_cents(_LOTS.c.remaining))
+)
+# Any lot by `delta` tokens (signed); RETURNING the cents that came back (+) or were released (-).
+_MOVE_LOT = (
+    update(_LOTS).where(_LOTS.c.id == _LOT).values(remaining=_LOTS.c.remaining + _DELTA)
+    .returning(released_cents(_LOTS.c.remaining - _DELTA) - released_cents(_LOTS.c.remaining))
+)
+_LOCK = (
+    update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == _ACCOUNT).values(updated_at=_MOMENT)
+    .returning(_BALANCE, _ACCOUNTS.c.debt, _NEXT_EXPIRY, _ACCOUNTS.c.is_unlimited)
+)
+_OPEN_LOTS = (select(_LOTS.c.id, _LOTS.c.remaining, _LOTS.c.kind, _LOTS.c.expires_at)
+              .where(open_lots()).order_by(*consumption_order()))
 _REFUND = (
     update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == _ACCOUNT)
-    .values(balance=_BALANCE + bindparam("amount", type_=Integer),
-            lifetime_spent=_ACCOUNTS.c.lifetime_spent - bindparam("amount", type_=Integer), updated_at=_MOMENT)
-    .returning(_BALANCE, _ACCOUNTS.c.debt)
+    .values(balance=_BALANCE + _DELTA, lifetime_spent=_ACCOUNTS.c.lifetime_spent - _DELTA,
+            next_expiry_at=_earlier_expiry(_EXPIRES), updated_at=_MOMENT)
+    .returning(_BALANCE, _ACCOUNTS.c.debt, _NEXT_EXPIRY)
 )
-
-_REPAID = _least(_BALANCE, _ACCOUNTS.c.debt)
-_REPAY = (
-    update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == _ACCOUNT)
-    .values(balance=_BALANCE - _REPAID, debt=_ACCOUNTS.c.debt - _REPAID, updated_at=_MOMENT)
-    .returning(_BALANCE)
-)
-
-# Taking back a purchase: what the balance holds goes, the rest becomes debt.
-# The ledger row is written first, from the account row locked FOR UPDATE
-# (SQLite's BEGIN IMMEDIATE already excludes other writers), so both
-# statements compute the same LEAST(balance, tokens) from the same row.
-_TOKENS = bindparam("tokens", type_=Integer)
-_TAKEN = _least(_BALANCE, _TOKENS)
-_OWED_NOTE = case(
-    (_BALANCE < _TOKENS,
-     literal("; ", String) + cast(_TOKENS - _BALANCE, String) + literal(" already spent, now owed", String)),
-    else_=literal("", String),
-)
-_TAKE_BACK_ROW = insert(_ROWS).from_select(
-    ["user_id", "type", "amount", "balance_after", "note", "created_at"],
-    select(_ACCOUNTS.c.user_id, literal(TransactionType.REVERSAL.value, String), -_TAKEN, _BALANCE - _TAKEN,
-           func.substr(bindparam("note", type_=String) + _OWED_NOTE, 1, 255), _MOMENT)
-    .where(_ACCOUNTS.c.user_id == _ACCOUNT).with_for_update(),
-).returning(_ROWS.c.amount)
-_TAKE_BACK = (
-    update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == _ACCOUNT)
-    .values(balance=_BALANCE - _TAKEN, debt=_ACCOUNTS.c.debt + _TOKENS - _TAKEN, updated_at=_MOMENT)
-)
+_SPEND_ROW = (select(_ROWS.c.id, _ROWS.c.lot_id, _ROWS.c.amount)
+              .where(_ROWS.c.charge_id == bindparam("charge", type_=String), _ROWS.c.type == T.SPEND.value))
 
 
-def record(tx: Session, user_id: int, tx_type: TransactionType, amount: int, balance_after: int, **fields) -> None:
-    """Insert one ledger row for a balance change just made in `tx`, and announce it."""
-    tx.execute(_INSERT_ROW, {
-        "user_id": user_id, "type": tx_type.value, "amount": amount, "balance_after": balance_after,
-        "created_at": utcnow(), **dict.fromkeys(_ROW_FIELDS), **fields,
-    })
+def record(tx: Session, user_id: int, tx_type: T, amount: int, balance_after: int, counterparty: Counterparty,
+           parts: list[Part] | None = None, **fields) -> None:
+    """Insert one ledger row for a change just made in `tx`, with its lot parts, and announce it.
+
+    One part is named on the row (`lot_id`, `cents`); several go to `token_draws`.
+    """
+    row = {"user_id": user_id, "type": tx_type.value, "amount": amount, "balance_after": balance_after,
+           "counterparty": counterparty.value, "created_at": utcnow(), **_ROW_DEFAULTS, **fields}
+    if parts and len(parts) == 1:
+        row["lot_id"], row["cents"] = parts[0].lot_id, parts[0].cents
+    if parts and len(parts) > 1:
+        row["cents"] = sum(part.cents for part in parts)
+        row_id = tx.execute(_INSERT_ROW_ID, row).scalar_one()
+        tx.execute(_INSERT_DRAWS, [{"transaction_id": row_id, "lot_id": part.lot_id, "tokens": part.tokens,
+                                    "cents": part.cents} for part in parts])
+    else:
+        tx.execute(_INSERT_ROW, row)
     balance_changed.send(user_id=user_id)
 
 
@@ -102,88 +157,262 @@ def open_account(tx: Session, user_id: int) -> None:
     tx.execute(insert_ignoring_conflicts(TokenAccount, {"user_id": user_id, "updated_at": utcnow()}))
 
 
-def move(tx: Session, user_id: int, delta: int, tx_type: TransactionType, **fields) -> int:
-    """Apply `delta` to the balance and write its ledger row; return the new balance.
-
-    A debit that would go below zero raises InsufficientTokens (the caller's
-    transaction rolls back). A credit to an account in debt repays the debt
-    in a second row.
-    """
-    values = {"balance": _BALANCE + delta, "updated_at": utcnow()}
-    column = LIFETIME_COLUMN.get(tx_type)
-    if column and delta > 0:
-        values[column] = _ACCOUNTS.c[column] + delta
-    stmt = update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == user_id)
-    if delta < 0:
-        stmt = stmt.where(-delta <= _BALANCE)
-    row = tx.execute(stmt.values(**values).returning(_BALANCE, _ACCOUNTS.c.debt)).first()
-    if row is None:
-        raise InsufficientTokens(balance=_stored_balance(tx, user_id), cost=-delta)
-    record(tx, user_id, tx_type, delta, row.balance, **fields)
-    if delta > 0 and row.debt > 0:
-        return _repay_debt(tx, user_id, row.balance)
-    return row.balance
-
-
 def spend(tx: Session, user_id: int, cost: int, moment: datetime, **fields) -> tuple[int, bool]:
     """Debit a charge's cost (nothing on Unlimited) and write its spend row; (new balance, unlimited).
 
     An account in debt, or short of `cost`, raises InsufficientTokens.
     """
-    row = tx.execute(_SPEND, {"account": user_id, "cost": cost, "moment": moment}).first()
+    params = {"account": user_id, "cost": cost, "moment": moment}
+    row = tx.execute(_SPEND, params).first()
     if row is None:
-        raise _refusal(tx, user_id, cost)
+        row = _spend_after_expiry(tx, params)
     balance, unlimited = row
-    record(tx, user_id, TransactionType.SPEND, 0 if unlimited else -cost, balance, **fields)
+    if unlimited or cost == 0:
+        record(tx, user_id, T.SPEND, 0, balance, Counterparty.REVENUE, **fields)
+        return balance, unlimited
+    drawn = tx.execute(_SPEND_ONE_LOT, params).first()
+    parts = [Part(drawn[0], -cost, drawn[1])] if drawn else _draw(tx, user_id, cost, moment)
+    record(tx, user_id, T.SPEND, -cost, balance, Counterparty.REVENUE, parts, **fields)
     return balance, unlimited
 
 
-def _refusal(tx: Session, user_id: int, cost: int) -> InsufficientTokens:
-    balance, debt = tx.execute(select(_BALANCE, _ACCOUNTS.c.debt).where(_ACCOUNTS.c.user_id == user_id)).one()
+def _spend_after_expiry(tx: Session, params: dict):
+    """The spend's UPDATE was refused: expire what is due, then try once more, else say why."""
+    user_id, cost, moment = params["account"], params["cost"], params["moment"]
+    balance, debt, next_expiry, _unlimited = _lock(tx, user_id, moment)
+    if debt == 0 and next_expiry is not None and next_expiry <= moment:
+        expire_due(tx, user_id, moment)
+        row = tx.execute(_SPEND, params).first()
+        if row is not None:
+            return row
+        balance, debt, _next, _unlimited = _lock(tx, user_id, moment)
     refusal = InsufficientTokens(balance=balance, cost=cost)
     if debt:
         refusal.message = (f"Your account owes {debt} tokens from a refunded purchase. "
                            "Buy tokens to repay it before spending again.")
         refusal.details["debt"] = debt
-    return refusal
+    raise refusal
 
 
-def refund(tx: Session, user_id: int, amount: int, **fields) -> int:
-    """Give back a charge's `amount` (no longer counted as spent), repaying debt first; the new balance."""
-    balance, debt = tx.execute(_REFUND, {"account": user_id, "amount": amount, "moment": utcnow()}).one()
-    record(tx, user_id, TransactionType.REFUND, amount, balance, **fields)
-    if debt and amount:
-        return _repay_debt(tx, user_id, balance)
+def _lock(tx: Session, user_id: int, moment: datetime) -> tuple:
+    """Lock the account row; (balance, debt, next_expiry_at, is_unlimited) as of the lock."""
+    return tuple(tx.execute(_LOCK, {"account": user_id, "moment": moment}).one())
+
+
+def lock(tx: Session, user_id: int, moment: datetime | None = None) -> tuple[int, int]:
+    """Lock the account row and expire its due lots; (balance, debt) after that."""
+    moment = moment or utcnow()
+    balance, debt, next_expiry, _unlimited = _lock(tx, user_id, moment)
+    if next_expiry is not None and next_expiry <= moment:
+        balance = expire_due(tx, user_id, moment)
+    return balance, debt
+
+
+def expire_account(tx: Session, user_id: int, moment: datetime) -> int:
+    """Lock the account and expire its lots due by `moment` (the sweep); the tokens expired."""
+    balance, _debt, next_expiry, _unlimited = _lock(tx, user_id, moment)
+    if next_expiry is None or next_expiry > moment:
+        return 0
+    return balance - expire_due(tx, user_id, moment)
+
+
+def _draw(tx: Session, user_id: int, tokens: int, moment: datetime, kind: LotKind | None = None,
+          first_lot: int | None = None) -> list[Part]:
+    """Take `tokens` from the account's open lots in consumption order (`first_lot` first); the parts.
+
+    The caller holds the account lock and has checked the balance, which equals
+    the open lots' total, so falling short means the ledger is out of balance.
+    """
+    stmt = _OPEN_LOTS if kind is None else _OPEN_LOTS.where(_LOTS.c.kind == kind.value)
+    lots = list(tx.execute(stmt, {"account": user_id, "moment": moment}))
+    if first_lot is not None:
+        lots.sort(key=lambda lot: lot.id != first_lot)
+    parts, left = [], tokens
+    for lot in lots:
+        if not left:
+            break
+        take = min(left, lot.remaining)
+        cents = tx.execute(_MOVE_LOT, {"lot": lot.id, "delta": -take}).scalar_one()
+        parts.append(Part(lot.id, -take, cents, lot.expires_at))
+        left -= take
+    if left:
+        raise LedgerOutOfBalance(f"user {user_id}: lots hold {tokens - left} of the {tokens} tokens to draw")
+    return parts
+
+
+def _change(tx: Session, user_id: int, delta: int, moment: datetime, **values) -> tuple[int, int]:
+    """Add `delta` to the locked account's balance (and other columns); (balance, debt) after."""
+    stmt = (update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == user_id)
+            .values(balance=_BALANCE + delta, updated_at=moment, **values).returning(_BALANCE, _ACCOUNTS.c.debt))
+    balance, debt = tx.execute(stmt).one()
+    return balance, debt
+
+
+def credit(tx: Session, user_id: int, amount: int, tx_type: T, counterparty: Counterparty, *,
+           source: LotSource, kind: LotKind, cost_cents: int = 0, expires_at: datetime | None = None,
+           **fields) -> int:
+    """Add `amount` tokens as a new lot and write its row (repaying debt first); return the new balance."""
+    moment = utcnow()
+    lock(tx, user_id, moment)
+    values = {}
+    column = LIFETIME_COLUMN.get(tx_type)
+    if column:
+        values[column] = _ACCOUNTS.c[column] + amount
+    if expires_at is not None:
+        values["next_expiry_at"] = _earlier_expiry(bindparam("expires", expires_at, type_=UTCDateTime))
+    balance, debt = _change(tx, user_id, amount, moment, **values)
+    lot_id = tx.execute(_INSERT_LOT, {
+        "user_id": user_id, "source": source.value, "kind": kind.value, "granted": amount, "remaining": amount,
+        "cost_cents": cost_cents, "expires_at": expires_at, "created_at": moment}).scalar_one()
+    record(tx, user_id, tx_type, amount, balance, counterparty, [Part(lot_id, amount, cost_cents)], **fields)
+    return _repay_debt(tx, user_id, balance, debt, moment)
+
+
+def debit(tx: Session, user_id: int, amount: int, tx_type: T, counterparty: Counterparty, **fields) -> int:
+    """Take `amount` tokens from the lots in consumption order and write its row; return the new balance.
+
+    Short of `amount`, raises InsufficientTokens (the caller's transaction rolls back).
+    """
+    moment = utcnow()
+    balance, _debt = lock(tx, user_id, moment)
+    if balance < amount:
+        raise InsufficientTokens(balance=balance, cost=amount)
+    parts = _draw(tx, user_id, amount, moment)
+    balance, _debt = _change(tx, user_id, -amount, moment)
+    record(tx, user_id, tx_type, -amount, balance, counterparty, parts, **fields)
     return balance
 
 
-def _repay_debt(tx: Session, user_id: int, balance: int) -> int:
-    """Pay down debt with what the balance holds; return the new balance.
+def _spend_parts(tx: Session, charge_id: str, amount: int) -> list[Part]:
+    """The lots a charge's spend drew from, as credits of the same size (lot expiry is read, never locked)."""
+    spent = tx.execute(_SPEND_ROW, {"charge": charge_id}).first()
+    if spent is not None and spent.lot_id is not None:
+        parts = [(spent.lot_id, -spent.amount)]
+    elif spent is not None:
+        parts = [(lot, -tokens) for lot, tokens in tx.execute(
+            select(_DRAWS.c.lot_id, _DRAWS.c.tokens).where(_DRAWS.c.transaction_id == spent.id))]
+    else:
+        parts = []
+    if sum(tokens for _lot, tokens in parts) != amount:
+        return []  # a spend from before lots (migration 0008): its tokens come back as a bonus lot that never expires
+    expiry = dict(tx.execute(select(_LOTS.c.id, _LOTS.c.expires_at)
+                             .where(_LOTS.c.id.in_([lot for lot, _tokens in parts]))).all()) if parts else {}
+    return [Part(lot, tokens, 0, expiry[lot]) for lot, tokens in parts]
 
-    Runs right after an UPDATE of the same row in `tx` returned `balance`;
-    that UPDATE holds the row lock, so `balance` is still current.
+
+def refund(tx: Session, user_id: int, amount: int, **fields) -> int:
+    """Give back a charge's `amount` to the lots it came from (no longer counted as spent); the new balance.
+
+    A part whose lot has expired meanwhile expires again at once; debt is repaid first.
     """
-    new_balance = tx.execute(_REPAY, {"account": user_id, "moment": utcnow()}).scalar_one()
-    repaid = balance - new_balance
-    record(tx, user_id, TransactionType.REVERSAL, -repaid, new_balance,
+    moment = utcnow()
+    parts = _spend_parts(tx, fields["charge_id"], amount) if amount else []
+    expiries = [part.expires_at for part in parts if part.expires_at is not None]
+    balance, debt, next_expiry = tx.execute(_REFUND, {
+        "account": user_id, "delta": amount, "moment": moment, "expires": min(expiries, default=None)}).one()
+    if amount and not parts:
+        lot_id = tx.execute(_INSERT_LOT, {
+            "user_id": user_id, "source": LotSource.ADJUSTMENT.value, "kind": LotKind.BONUS.value, "granted": amount,
+            "remaining": amount, "cost_cents": 0, "expires_at": None, "created_at": moment}).scalar_one()
+        parts = [Part(lot_id, amount, 0)]
+    else:
+        parts = [Part(part.lot_id, part.tokens, tx.execute(_MOVE_LOT, {"lot": part.lot_id, "delta": part.tokens})
+                      .scalar_one()) for part in parts]
+    record(tx, user_id, T.REFUND, amount, balance, Counterparty.REVENUE, parts, **fields)
+    if next_expiry is not None and next_expiry <= moment:
+        balance = expire_due(tx, user_id, moment)
+    return _repay_debt(tx, user_id, balance, debt, moment)
+
+
+def _repay_debt(tx: Session, user_id: int, balance: int, debt: int, moment: datetime) -> int:
+    """Pay down debt with what the balance holds (the account is locked); return the new balance."""
+    repaid = min(balance, debt)
+    if repaid <= 0:
+        return balance
+    parts = _draw(tx, user_id, repaid, moment)
+    balance, _debt = _change(tx, user_id, -repaid, moment, debt=_ACCOUNTS.c.debt - repaid)
+    record(tx, user_id, T.REVERSAL, -repaid, balance, Counterparty.RECEIVABLE, parts, debt_change=-repaid,
            note=f"Repaid {repaid} tokens owed from a refunded purchase")
-    return new_balance
+    return balance
 
 
-def take_back(tx: Session, user_id: int, tokens: int, note: str) -> int:
-    """Reverse `tokens` of a purchase: from the balance, and as debt for what was spent; the tokens now owed."""
-    params = {"account": user_id, "tokens": tokens, "note": note, "moment": utcnow()}
-    amount = tx.execute(_TAKE_BACK_ROW, params).scalar_one()
-    tx.execute(_TAKE_BACK, params)
-    balance_changed.send(user_id=user_id)
-    return tokens + amount
+def take_back(tx: Session, user_id: int, tokens: int, note: str, first_lot: int | None = None) -> int:
+    """Reverse `tokens` of a purchase: from its lot first, then the others, the rest as debt; the tokens now owed."""
+    moment = utcnow()
+    balance, _debt = lock(tx, user_id, moment)
+    taken = min(balance, tokens)
+    owed = tokens - taken
+    parts = _draw(tx, user_id, taken, moment, first_lot=first_lot) if taken else []
+    balance, _debt = _change(tx, user_id, -taken, moment, debt=_ACCOUNTS.c.debt + owed)
+    suffix = f"; {owed} already spent, now owed" if owed else ""
+    record(tx, user_id, T.REVERSAL, -taken, balance, Counterparty.STRIPE, parts, debt_change=owed,
+           note=(note + suffix)[:255])
+    return owed
+
+
+def lot_credited_by(tx: Session, user_id: int, dedupe_key: str) -> int | None:
+    """The lot the user's row with `dedupe_key` credited (a purchase's, say), if one."""
+    return tx.execute(select(_ROWS.c.lot_id).where(_ROWS.c.user_id == user_id,
+                                                   _ROWS.c.dedupe_key == dedupe_key)).scalar()
+
+
+def expire_due(tx: Session, user_id: int, moment: datetime) -> int:
+    """Expire every lot of the locked account whose time has come, one `expiry` row each; the new balance.
+
+    What a lot has left is read here, under the account's lock, so a spend that
+    committed first keeps what it took (RELIABILITY 37).
+    """
+    due = tx.execute(select(_LOTS.c.id, _LOTS.c.remaining, _LOTS.c.kind).where(
+        _LOTS.c.user_id == user_id, _LOTS.c.remaining > 0, _LOTS.c.expires_at <= moment,
+    ).order_by(_LOTS.c.expires_at, _LOTS.c.id)).all()
+    balance = tx.execute(select(_BALANCE).where(_ACCOUNTS.c.user_id == user_id)).scalar_one()
+    rows = []
+    for lot in due:
+        cents = tx.execute(_MOVE_LOT, {"lot": lot.id, "delta": -lot.remaining}).scalar_one()
+        balance -= lot.remaining
+        rows.append((lot, cents, balance))
+    earliest = (select(func.min(_LOTS.c.expires_at))
+                .where(_LOTS.c.user_id == user_id, _LOTS.c.remaining > 0).scalar_subquery())
+    stored, _debt = _change(tx, user_id, -sum(lot.remaining for lot in due), moment, next_expiry_at=earliest)
+    if stored != balance:
+        raise LedgerOutOfBalance(f"user {user_id}: balance {stored} after expiry, rows say {balance}")
+    for lot, cents, balance_after in rows:
+        record(tx, user_id, T.EXPIRY, -lot.remaining, balance_after, Counterparty.EXPIRY,
+               [Part(lot.id, -lot.remaining, cents)], note=f"{lot.remaining} {lot.kind} tokens expired")
+    return stored
+
+
+def transfer(tx: Session, sender: int, receiver: int, tokens: int, note: str | None = None) -> int:
+    """Move `tokens` paid tokens from `sender` to `receiver`, keeping their cost basis and expiry; the sender's balance.
+
+    Both accounts are locked lower user id first, so opposite transfers wait
+    for each other instead of deadlocking. The receiver gets one gift lot per
+    lot drawn. Short of paid tokens, or in debt, raises InsufficientTokens.
+    """
+    moment = utcnow()
+    for user_id in sorted((sender, receiver)):
+        lock(tx, user_id, moment)
+    paid = tx.execute(select(func.coalesce(func.sum(_LOTS.c.remaining), 0)).where(
+        open_lots(), _LOTS.c.kind == LotKind.PAID.value), {"account": sender, "moment": moment}).scalar_one()
+    debt = tx.execute(select(_ACCOUNTS.c.debt).where(_ACCOUNTS.c.user_id == sender)).scalar_one()
+    if paid < tokens or debt:
+        raise InsufficientTokens(balance=0 if debt else paid, cost=tokens)
+    drawn = _draw(tx, sender, tokens, moment, kind=LotKind.PAID)
+    balance, _debt = _change(tx, sender, -tokens, moment)
+    record(tx, sender, T.GIFT_OUT, -tokens, balance, Counterparty.TRANSFERS, drawn, note=note)
+    given = [Part(tx.execute(_INSERT_LOT, {
+        "user_id": receiver, "source": LotSource.GIFT.value, "kind": LotKind.PAID.value, "granted": -part.tokens,
+        "remaining": -part.tokens, "cost_cents": -part.cents, "expires_at": part.expires_at, "created_at": moment,
+    }).scalar_one(), -part.tokens, -part.cents) for part in drawn]
+    expiries = [part.expires_at for part in drawn if part.expires_at is not None]
+    values = {"next_expiry_at": _earlier_expiry(bindparam("expires", min(expiries), type_=UTCDateTime))} if expiries else {}
+    received, receiver_debt = _change(tx, receiver, tokens, moment, **values)
+    record(tx, receiver, T.GIFT_IN, tokens, received, Counterparty.TRANSFERS, given, note=note)
+    _repay_debt(tx, receiver, received, receiver_debt, moment)
+    return balance
 
 
 def set_unlimited(tx: Session, user_id: int, unlimited: bool) -> None:
     """Switch the account's Unlimited flag (no ledger row: the balance does not move)."""
     tx.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == user_id)
                .values(is_unlimited=unlimited, updated_at=utcnow()))
-
-
-def _stored_balance(tx: Session, user_id: int) -> int:
-    return tx.execute(select(_BALANCE).where(_ACCOUNTS.c.user_id == user_id)).scalar() or 0
