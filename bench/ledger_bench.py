@@ -1,11 +1,20 @@
-"""Ledger throughput: ledger.charge() against a bare UPDATE + INSERT floor.
+"""Ledger throughput: ledger.charge() against two bare floors.
 
-Both sides run on the same app engine and the same thread setup: each thread
+All sides run on the same app engine and the same thread setup: each thread
 enters its own app context (so it gets its own session and pooled
 connection), all threads start together, and each runs until the cell's time
-is up. The floor is what a charge cannot avoid doing: lock-and-decrement the
-balance row and append one ledger row, in one write transaction (BEGIN
-IMMEDIATE on SQLite, exactly as the app's write_transaction starts it).
+is up. The floors are what a charge cannot avoid doing, in one write
+transaction (BEGIN IMMEDIATE on SQLite, exactly as the app's
+write_transaction starts it):
+
+- the old floor (ledger v1): lock-and-decrement the balance row and append
+  one ledger row;
+- the lot floor (ledger v2, the target's reference): the same plus one
+  UPDATE of the user's lot by its id.
+
+The old floor skips the lot on purpose, so it leaves the user's lots holding
+more than the balance; `settle_old_floor` applies what it skipped in two
+set-based statements after the run, so the auditor still checks everything.
 """
 
 import random
@@ -29,16 +38,39 @@ THREADS = (1, 16)
 FLOOR_UPDATE = text(
     "UPDATE token_accounts SET balance = balance - 10 WHERE user_id = :u AND balance >= 10 RETURNING balance"
 )
+LOT_UPDATE = text("UPDATE token_lots SET remaining = remaining - 10 WHERE id = :lot AND remaining >= 10")
+OLD_FLOOR_NOTE = "old floor"
 
 
 def _floor_insert():
-    """The floor's ledger-row INSERT, its timestamp bound through the app's UTC column type."""
+    """The floors' ledger-row INSERT, its timestamp bound through the app's UTC column type."""
     from tokenapp.models._types import UTCDateTime
 
     return text(
-        "INSERT INTO token_transactions (user_id, type, amount, balance_after, created_at) "
-        "VALUES (:u, 'spend', -10, :b, :t)"
+        "INSERT INTO token_transactions (user_id, type, amount, balance_after, counterparty, lot_id, note, created_at) "
+        "VALUES (:u, 'spend', -10, :b, 'revenue', :lot, :note, :t)"
     ).bindparams(bindparam("t", type_=UTCDateTime()))
+
+
+def floor_lots(engine, user_ids: list[int]) -> dict[int, int]:
+    """Each user's largest lot (the bench top-up), which the lot floor debits."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT user_id, MAX(id) FROM token_lots GROUP BY user_id")).all()
+    wanted = set(user_ids)
+    return {user_id: lot_id for user_id, lot_id in rows if user_id in wanted}
+
+
+def settle_old_floor(engine) -> None:
+    """Apply to the lots what the old floor's debits skipped, and name the lot on its rows."""
+    with engine.begin() as conn:
+        conn.execute(text(
+            "UPDATE token_lots SET remaining = remaining + (SELECT COALESCE(SUM(t.amount), 0) FROM token_transactions t "
+            "WHERE t.user_id = token_lots.user_id AND t.note = :note AND t.lot_id IS NULL) "
+            "WHERE id IN (SELECT MAX(id) FROM token_lots GROUP BY user_id)"), {"note": OLD_FLOOR_NOTE})
+        conn.execute(text(
+            "UPDATE token_transactions SET lot_id = (SELECT MAX(l.id) FROM token_lots l "
+            "WHERE l.user_id = token_transactions.user_id) WHERE note = :note AND lot_id IS NULL"),
+            {"note": OLD_FLOOR_NOTE})
 
 
 @dataclass
@@ -70,23 +102,27 @@ def charge_op(user_ids: list[int]):
     return op
 
 
-def floor_op(engine, user_ids: list[int]):
-    """One bare debit + ledger row on `engine`, for a random user of `user_ids`."""
+def floor_op(engine, user_ids: list[int], lots: dict[int, int] | None = None):
+    """One bare debit + ledger row on `engine` (+ one lot UPDATE when `lots` are given), for a random user."""
     from tokenapp.database import WRITE_OPTION
     from tokenapp.models._types import utcnow
 
     insert = _floor_insert()
 
     def op(rng: random.Random) -> None:
-        """Debit one user and write the row, in one write transaction."""
+        """Debit one user (and their lot) and write the row, in one write transaction."""
         user_id = rng.choice(user_ids)
+        lot_id = lots[user_id] if lots else None
         with engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 balance = conn.execute(FLOOR_UPDATE, {"u": user_id}).scalar()
                 if balance is None:
                     raise RuntimeError(f"user {user_id} ran out of tokens")
-                conn.execute(insert, {"u": user_id, "b": balance, "t": utcnow()})
+                if lot_id is not None:
+                    conn.execute(LOT_UPDATE, {"lot": lot_id})
+                conn.execute(insert, {"u": user_id, "b": balance, "lot": lot_id,
+                                      "note": None if lot_id else OLD_FLOOR_NOTE, "t": utcnow()})
 
     return op
 
@@ -133,21 +169,24 @@ def run_cell(app, op, workers: int, duration: float) -> tuple[float, ThreadResul
 
 
 def compare(app, engine, users: list[int], workers: int, duration: float, rounds: int, meter: CpuMeter):
-    """Alternate floor and charge rounds; each side's per-round rates, CPU per op, and merged results."""
-    run_cell(app, floor_op(engine, users), workers, min(0.5, duration))  # fill the pool, warm the caches
-    run_cell(app, charge_op(users), workers, min(0.5, duration))
-    sides = {"floor": Side(), "charge": Side()}
+    """Alternate old-floor, lot-floor and charge rounds; each side's per-round rates, CPU per op, merged results."""
+    lots = floor_lots(engine, users)
+    ops = {"floor": lambda: floor_op(engine, users), "lot floor": lambda: floor_op(engine, users, lots),
+           "charge": lambda: charge_op(users)}
+    for make in ops.values():
+        run_cell(app, make(), workers, min(0.5, duration))  # fill the pool, warm the caches
+    sides = {name: Side() for name in ops}
     for _ in range(rounds):
-        for name, op in (("floor", floor_op(engine, users)), ("charge", charge_op(users))):
+        for name, make in ops.items():
             mark = meter.start()
-            rate, result = run_cell(app, op, workers, duration)
+            rate, result = run_cell(app, make(), workers, duration)
             side = sides[name]
             side.rates.append(rate)
             side.cpu.append(meter.per_op(mark, len(result.latencies)))
             side.total.latencies += result.latencies
             side.total.errors += result.errors
             side.total.first_error = side.total.first_error or result.first_error
-    return sides["charge"], sides["floor"]
+    return sides["charge"], sides["lot floor"], sides["floor"]
 
 
 @dataclass
@@ -174,17 +213,23 @@ def ledger_rows(backend: str, app, scenarios: list[tuple[str, list[int]]], durat
     rows = []
     for label, users in scenarios:
         for workers in THREADS:
-            charged, floored = compare(app, engine, users, workers, duration, rounds, meter)
-            rate, floor = statistics.median(charged.rates), statistics.median(floored.rates)
-            row = Row(backend, label, f"{workers} thr", rate, floor, percentile_ms(charged.total.latencies, 50),
-                      percentile_ms(charged.total.latencies, 99), charged.total.errors + floored.total.errors,
-                      f"ratio>={TARGET_RATIO}", rates=charged.rates, cpu=median_cpu(charged.cpu),
-                      ref_cpu=median_cpu(floored.cpu))
-            row.result = "PASS" if row.ratio and row.ratio >= TARGET_RATIO and not row.errors else "FAIL"
-            for problem in filter(None, (charged.total.first_error, floored.total.first_error)):
+            charged, lot_floor, old_floor = compare(app, engine, users, workers, duration, rounds, meter)
+            rate = statistics.median(charged.rates)
+            for name, floored, target in (("lot floor", lot_floor, f"ratio>={TARGET_RATIO}"),
+                                          ("old floor", old_floor, "")):
+                floor = statistics.median(floored.rates)
+                row = Row(backend, f"{label} / {name}", f"{workers} thr", rate, floor,
+                          percentile_ms(charged.total.latencies, 50), percentile_ms(charged.total.latencies, 99),
+                          charged.total.errors + floored.total.errors, target, rates=charged.rates,
+                          cpu=median_cpu(charged.cpu), ref_cpu=median_cpu(floored.cpu))
+                if target:
+                    row.result = "PASS" if row.ratio and row.ratio >= TARGET_RATIO and not row.errors else "FAIL"
+                rows.append(row)
+                log(f"  {backend:10} {label:20} {workers:2} thr: {rate:6.0f} charges/s (p99 {row.p99_ms or 0:.1f} ms, "
+                    f"CPU {row.cpu.text()} ms), {name} {floor:6.0f}/s (p99 "
+                    f"{percentile_ms(floored.total.latencies, 99) or 0:.1f} ms, CPU {row.ref_cpu.text()} ms)")
+            for problem in filter(None, (charged.total.first_error, lot_floor.total.first_error,
+                                         old_floor.total.first_error)):
                 log(f"  {backend} {label} {workers} thr: error: {problem}")
-            log(f"  {backend:10} {label:20} {workers:2} thr: {rate:6.0f} charges/s (p99 {row.p99_ms or 0:.1f} ms, "
-                f"CPU {row.cpu.text()} ms), floor {floor:6.0f}/s (p99 "
-                f"{percentile_ms(floored.total.latencies, 99) or 0:.1f} ms, CPU {row.ref_cpu.text()} ms)")
-            rows.append(row)
+    settle_old_floor(engine)
     return rows

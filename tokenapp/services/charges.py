@@ -82,8 +82,8 @@ def _insert_charge(tx: Session, charge_id, user_id, feature_key, idempotency_key
     An unknown or inactive feature raises UnknownFeature.
     """
     stmt = _INSERT_CHARGE[tx.get_bind().dialect.name]
-    cost = tx.execute(stmt, {"new_id": charge_id, "owner": user_id, "request_key": idempotency_key,
-                                  "moment": now, "deadline": expires_at, "feature": feature_key}).scalar()
+    cost = tx.connection().execute(stmt, {"new_id": charge_id, "owner": user_id, "request_key": idempotency_key,
+                                           "moment": now, "deadline": expires_at, "feature": feature_key}).scalar()
     if cost is None and (idempotency_key is None or not _feature_exists(tx, feature_key)):
         raise UnknownFeature(f"No feature called {feature_key!r}.")
     return cost

@@ -140,15 +140,16 @@ def record(tx: Session, user_id: int, tx_type: T, amount: int, balance_after: in
     """
     row = {"user_id": user_id, "type": tx_type.value, "amount": amount, "balance_after": balance_after,
            "counterparty": counterparty.value, "created_at": utcnow(), **_ROW_DEFAULTS, **fields}
+    connection = tx.connection()
     if parts and len(parts) == 1:
         row["lot_id"], row["cents"] = parts[0].lot_id, parts[0].cents
     if parts and len(parts) > 1:
         row["cents"] = sum(part.cents for part in parts)
-        row_id = tx.execute(_INSERT_ROW_ID, row).scalar_one()
-        tx.execute(_INSERT_DRAWS, [{"transaction_id": row_id, "lot_id": part.lot_id, "tokens": part.tokens,
-                                    "cents": part.cents} for part in parts])
+        row_id = connection.execute(_INSERT_ROW_ID, row).scalar_one()
+        connection.execute(_INSERT_DRAWS, [{"transaction_id": row_id, "lot_id": part.lot_id, "tokens": part.tokens,
+                                            "cents": part.cents} for part in parts])
     else:
-        tx.execute(_INSERT_ROW, row)
+        connection.execute(_INSERT_ROW, row)
     balance_changed.send(user_id=user_id)
 
 
@@ -160,17 +161,20 @@ def open_account(tx: Session, user_id: int) -> None:
 def spend(tx: Session, user_id: int, cost: int, moment: datetime, **fields) -> tuple[int, bool]:
     """Debit a charge's cost (nothing on Unlimited) and write its spend row; (new balance, unlimited).
 
-    An account in debt, or short of `cost`, raises InsufficientTokens.
+    An account in debt, or short of `cost`, raises InsufficientTokens. The hot
+    statements run on the transaction's connection: Core statements gain
+    nothing from the ORM session's execute, and it costs a fifth of each.
     """
     params = {"account": user_id, "cost": cost, "moment": moment}
-    row = tx.execute(_SPEND, params).first()
+    connection = tx.connection()
+    row = connection.execute(_SPEND, params).first()
     if row is None:
         row = _spend_after_expiry(tx, params)
     balance, unlimited = row
     if unlimited or cost == 0:
         record(tx, user_id, T.SPEND, 0, balance, Counterparty.REVENUE, **fields)
         return balance, unlimited
-    drawn = tx.execute(_SPEND_ONE_LOT, params).first()
+    drawn = connection.execute(_SPEND_ONE_LOT, params).first()
     parts = [Part(drawn[0], -cost, drawn[1])] if drawn else _draw(tx, user_id, cost, moment)
     record(tx, user_id, T.SPEND, -cost, balance, Counterparty.REVENUE, parts, **fields)
     return balance, unlimited
