@@ -168,15 +168,15 @@ def test_two_schedulers_queue_each_periodic_job_once_per_period(app, monkeypatch
     moment = schedule.period_start(utcnow(), 60) + timedelta(seconds=10)
     wins = []
     run_threads(*[lambda s=s: wins.append(s.tick(moment)) for s in (first, second)])
-    assert sorted(queued) == ["recover_runs", "sweep_stale_charges"]
-    assert sorted(name for names in wins for name in names) == ["recover-runs", "sweep-stale-charges"]
+    assert sorted(queued) == ["expire_lots", "recover_runs", "sweep_stale_charges"]
+    assert sorted(name for names in wins for name in names) == ["expire-lots", "recover-runs", "sweep-stale-charges"]
     assert first.tick(moment + timedelta(seconds=1)) == [] and second.tick(moment + timedelta(seconds=49)) == []
     queued.clear()
     later = moment + timedelta(seconds=60)
-    assert sorted(second.tick(later) + first.tick(later)) == ["recover-runs", "sweep-stale-charges"]
+    assert sorted(second.tick(later) + first.tick(later)) == ["expire-lots", "recover-runs", "sweep-stale-charges"]
     with app.app_context():
         claims = db.session.execute(select(PeriodicJobClaim.name, PeriodicJobClaim.period_start)).all()
-    assert len(claims) == len(set(claims)) == 4
+    assert len(claims) == len(set(claims)) == 6
 
 
 def test_two_running_schedulers_run_a_job_once_per_period(app):
@@ -225,6 +225,8 @@ def test_without_redis_the_in_process_scheduler_sweeps_with_no_visit(backend, da
                 db.session.remove()
     finally:
         schedule.stop_in_process(app)
+        # The periodic jobs it queued (sweep, recovery, expiry) may still hold connections: let them end first.
+        queue._threads(app)._pool.shutdown(wait=True)
     assert status == "refunded"
     with app.app_context():
         db.engine.dispose()

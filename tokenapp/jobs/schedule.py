@@ -44,7 +44,7 @@ class Periodic:
 PERIODIC = [
     Periodic("sweep-stale-charges", tasks.sweep_stale_charges, every=60),
     Periodic("recover-runs", tasks.recover_runs, every=60),
-    Periodic("expire-lots", tasks.expire_lots, every=300),
+    Periodic("expire-lots", tasks.expire_lots, every=60),
 ]
 
 
