@@ -149,13 +149,14 @@ class Wire:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-def test_a_deduct_is_one_transaction_of_its_four_statements_and_no_ping(app, api):
+def test_a_deduct_is_one_transaction_of_its_five_statements_and_no_ping(app, api):
+    """The user's load, the charge INSERT, the account UPDATE, the lot UPDATE (ledger v2) and the row INSERT."""
     with app.app_context():
         wire = Wire(db.engine)
     assert api.deduct("ats_check").status_code == 201  # on a new connection, which is never pinged
     answers = []
     assert wire.round_trips(lambda: answers.append(api.deduct("ats_check"))) == [
-        '"BEGIN"', "Sync", "Sync", "Sync", "Sync", '"COMMIT"']
+        '"BEGIN"', "Sync", "Sync", "Sync", "Sync", "Sync", '"COMMIT"']
     assert answers[0].status_code == 201
     assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == [
         '"BEGIN"', "Sync", "Sync", '"ROLLBACK"']
