@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select, union_all
@@ -279,7 +279,8 @@ def ledger_machine(app, clock):
                 assert self._shown(uid) < cost or self.debt[uid] > 0
                 return None
             assert self._shown(uid) >= cost and self.debt[uid] == 0 and result.cost == cost
-            self._settle(uid)
+            if self._settle(uid):
+                event("a spend expired a due lot before the sweep")
             parts = self._draw(uid, cost)
             self.money["revenue_cents"] -= sum(cents for _lot, _tokens, cents in parts)
             self.money["promotion_tokens"] += sum(t for lot, t, _cents in parts if lot.kind == LotKind.BONUS)
@@ -299,6 +300,8 @@ def ledger_machine(app, clock):
         def _refund_model(self, charge_id):
             """The charge's tokens back into the lots it drew, an expired one expiring again at once."""
             uid, cost, _feature, parts, _deadline = self.held.pop(charge_id)
+            if any(not lot.open_at(clock.now) and lot.expires is not None for lot, _tokens in parts):
+                event("a refund went back into an expired lot")
             for lot, tokens in parts:
                 cents = lot.move(tokens)
                 self.money["revenue_cents"] -= cents
@@ -383,6 +386,7 @@ def ledger_machine(app, clock):
             """The expiry sweep, as of now or a while ago, by function (in batches) or by `flask tokens expire`."""
             as_of = clock.now - lag
             expired = sum(self._settle(uid, as_of) for uid in self.users)
+            event("the sweep expired tokens" if expired else "the sweep found nothing")
             if by_command:
                 result = app.test_cli_runner().invoke(tokens_cli, ["expire", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M:%S")])
                 assert result.exit_code == 0, result.output
@@ -436,6 +440,7 @@ def ledger_machine(app, clock):
                 with write_transaction() as tx:
                     owing = ledger.take_back(tx, bought.user, -delta, "property test refund", purchase_key=bought.key)
                 assert owing == self._take_back(bought.user, -delta, first=first)
+                event("a purchase refund left debt" if owing else "a purchase refund")
             elif delta > 0:
                 cents = bought.value(owed) - bought.value(bought.granted)
                 with write_transaction() as tx:
@@ -462,6 +467,7 @@ def ledger_machine(app, clock):
                 assert self._paid(giver) < tokens or self.debt[giver] > 0
                 return
             assert self._paid(giver) >= tokens and self.debt[giver] == 0
+            event("a transfer moved tokens" + (" to a user in debt" if self.debt[taker] else ""))
             for uid in sorted((giver, taker)):
                 self._settle(uid)
             for lot, taken, cents in self._draw(giver, tokens, kind=LotKind.PAID):
@@ -548,6 +554,6 @@ def ledger_machine(app, clock):
 def test_ledger_state_machine(app, clock):
     run_state_machine_as_test(
         ledger_machine(app, clock),
-        settings=settings(max_examples=20, stateful_step_count=25, deadline=None,
+        settings=settings(max_examples=15, stateful_step_count=25, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow]),
     )
