@@ -369,12 +369,19 @@ def ledger_machine(app, clock):
             clock.now += step
 
         @rule(offset=st.sampled_from([-1, 0, 1]))
-        def clock_reaches_next_expiry(self, offset):
-            """To a second either side of (or onto) the next moment a lot with tokens expires."""
-            upcoming = [lot.expires for lot in self.lots.values()
-                        if lot.remaining and lot.expires is not None and lot.expires > clock.now]
+        def clock_reaches_next_expiry(self, offset, owner=None):
+            """To a second either side of (or onto) the next moment a lot with tokens (of `owner`'s) expires."""
+            upcoming = [lot.expires for lot in self.lots.values() if lot.remaining and lot.expires is not None
+                        and lot.expires > clock.now and owner in (None, lot.user)]
             if upcoming:
                 clock.now = max(clock.now, min(upcoming) + timedelta(seconds=offset))
+
+        @rule(target=charges, who=st.integers(0, USERS - 1), feature=st.sampled_from(sorted(COSTS)),
+              offset=st.sampled_from([0, 1]))
+        def charge_as_a_lot_expires(self, who, feature, offset):
+            """A spend at (or a second after) the moment a lot expires, before any sweep or read has seen it."""
+            self.clock_reaches_next_expiry(offset, owner=self.users[who])
+            return self.charge(who, feature)
 
         @rule(bonus_days=st.sampled_from([0, 1, 2]), paid_days=st.sampled_from([0, 1, 3]))
         def expiry_settings_change(self, bonus_days, paid_days):
