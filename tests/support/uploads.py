@@ -87,7 +87,7 @@ def pdf_page_tree_loop() -> tuple[str, bytes]:
 def pdf_dense_pages() -> tuple[str, bytes]:
     """Twenty pages of drawing operators (no text) that together sit just under the content budget: the
     most parsing work a PDF may ask for."""
-    from tokenapp.ai.engine.files import MAX_PAGES, MAX_PDF_CONTENT
+    from tokenapp.features.engine.files import MAX_PAGES, MAX_PDF_CONTENT
 
     content = _DRAW_OPS * ((MAX_PDF_CONTENT - 4096) // MAX_PAGES // len(_DRAW_OPS))
     pages = [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
@@ -127,7 +127,7 @@ def docx_many_entries(count: int = 40_000) -> tuple[str, bytes]:
 
 def docx_huge_body() -> tuple[str, bytes]:
     """A valid Word file just under the body-size bound: about 5 MB of one-word paragraphs."""
-    from tokenapp.ai.engine.files import MAX_DOCUMENT_XML
+    from tokenapp.features.engine.files import MAX_DOCUMENT_XML
 
     paragraph_count = (MAX_DOCUMENT_XML - 1024) // 43
     return "long.docx", _docx(_document([b"Python"] * paragraph_count))
