@@ -2,9 +2,15 @@
 conftest.py or another test module (fixtures come from conftest.py files, which pytest loads)."""
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from support.settings import shell_env
 
 TESTS = Path(__file__).resolve().parent
 SOURCES = sorted(TESTS.rglob("*.py"))
@@ -61,3 +67,22 @@ def test_the_rule_sees_every_way_of_importing():
 def test_the_rule_covers_the_support_package_and_the_browser_tests():
     names = {str(path.relative_to(TESTS)) for path in SOURCES}
     assert {"conftest.py", "support/web.py", "browser/conftest.py", "test_suite_rules.py"} <= names
+
+
+@pytest.mark.slow
+def test_under_ci_a_skipped_test_fails_on_xdist_workers_too(tmp_path):
+    """The root conftest.py turns a skip into a failure under CI=true, also when pytest-xdist runs the tests."""
+    shutil.copy(TESTS / "conftest.py", tmp_path / "conftest.py")
+    shutil.copytree(TESTS / "support", tmp_path / "support")
+    (tmp_path / "test_skips.py").write_text(
+        "import pytest\n\n\n"
+        "def test_runs():\n    pass\n\n\n"
+        "def test_skips():\n    pytest.skip('no Chromium here')\n")
+    env = shell_env(CI="true", TEST_DATABASE_URL="postgresql://nobody@127.0.0.1:1/unused")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "-q", "-rf",
+                          "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path)],
+                         cwd=tmp_path, env={**env, "PYTHONPATH": str(TESTS.parent)},
+                         capture_output=True, text=True, timeout=300)
+    assert "[gw" in run.stdout, run.stdout + run.stderr  # the failure was reported from a worker
+    assert "FAILED test_skips.py::test_skips - skipped under CI=true, which is not allowed" in run.stdout, run.stdout
+    assert "1 failed, 1 passed" in run.stdout and run.returncode == 1, run.stdout
