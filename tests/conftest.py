@@ -32,6 +32,7 @@ def pytest_configure(config):
         raise pytest.UsageError("CI=true needs TEST_DATABASE_URL: the PostgreSQL leg may not be skipped")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads xdist_group to place each test
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for fixture, group in GROUPED_FIXTURES.items():
@@ -172,10 +173,14 @@ def fake_openai():
 
 
 @pytest.fixture
-def redis_url():
+def redis_url(request):
     """TEST_REDIS_URL's database, emptied before and after; fails under CI when Redis is missing, else skips."""
     from redis import Redis
     from redis.exceptions import RedisError
+
+    if _worker(request.config) and request.config.getvalue("dist") == "loadgroup":
+        # pytest-xdist marks a grouped test's id; without the mark two workers could empty Redis under each other.
+        assert request.node.nodeid.endswith("@redis"), "the Redis tests are not grouped on one xdist worker"
 
     connection = Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
     try:

@@ -58,6 +58,7 @@ if MISSING and IN_CI:
     raise pytest.UsageError(f"CI=true needs the browser tests, but {MISSING}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads xdist_group to place each test
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     for item in items:
