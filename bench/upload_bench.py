@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/upload_bench.py   (SQLite; about a minute; needs no wrk)
 
 gunicorn serves `wsgi:app` as deployed (production settings, 2 gthread workers of 4 threads). One user logs
-in through the real form. Every crafted file of tests/crafted_uploads.py is uploaded once through the real
+in through the real form. Every crafted file of tests/support/uploads.py is uploaded once through the real
 gate and run endpoint (survey); the one whose run holds on longest is "the worst upload". Then, in the same
 run and on the same server:
 
@@ -37,8 +37,8 @@ import common  # noqa: E402 - after the set-up above
 
 common.clean_environment()
 
-from crafted_uploads import CRAFTED  # noqa: E402 - after the set-up above
 from http_bench import AGENT, login, start_gunicorn, stop_gunicorn  # noqa: E402 - after the set-up above
+from support.uploads import CRAFTED  # noqa: E402 - after the set-up above
 
 IDLE_PROBES = 300
 ALONE_UPLOADS = 5

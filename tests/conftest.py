@@ -1,43 +1,43 @@
-"""Fixtures: one app per test on each database backend, migrated once per run.
+"""Fixtures: an app per test on each database backend, built from explicit settings.
 
 SQLite always runs. PostgreSQL runs when TEST_DATABASE_URL is set; under
 CI=true it must be set and reachable, or the run stops with an error.
+
+Every app is built from `support.settings.app_environ()`, never from the
+process environment or a `.env`. Each database is migrated and seeded once per
+process and put back to that state before every test (`support.apps`). Under
+pytest-xdist (`-n 2`) each worker has a PostgreSQL database of its own,
+`<TEST_DATABASE_URL's database>_gw0`, ... (created and dropped here), and the
+tests that use Redis or the browser run on one worker each (`xdist_group`).
 """
 
-import os
-import re
-import secrets
-
 import pytest
+from sqlalchemy.engine import make_url
 
-os.environ["TOKENAPP_ENV"] = "testing"
-for _name in ("DATABASE_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "AI_PROVIDER"):
-    os.environ.pop(_name, None)
-# Given here so that no test writes generated secrets into the repository's instance/.
-os.environ["SECRET_KEY"] = secrets.token_urlsafe(32)
-os.environ["STRIPE_WEBHOOK_SECRET"] = "whsec_test_" + secrets.token_hex(16)
-# Tests that are not about limits sign up and log in freely; tests/test_rate_limits.py turns them on.
-os.environ["RATE_LIMITS"] = "off"
+from support.apps import SeededDatabase, create_database, drop_database, empty_schema, make_app, psycopg_url
+from support.openai import FakeOpenAI
+from support.payments import StripeStandin
+from support.settings import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL
+from support.web import Api, AuthActions
+from tokenapp.extensions import db
+from tokenapp.services import stripe_setup
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402
-from tokenapp.extensions import db  # noqa: E402
-from tokenapp.services import catalog  # noqa: E402
-
-pytest_plugins = ["stripe_support"]
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
-PASSWORD = "correct-horse-battery"
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
+# Tests using these fixtures share one resource (a Redis database, one browser's live server): one worker runs them.
+GROUPED_FIXTURES = {"redis_url": "redis"}
 
 
 def pytest_configure(config):
-    if IN_CI and not PG_URL:
+    if IN_CI and not TEST_DATABASE_URL:
         raise pytest.UsageError("CI=true needs TEST_DATABASE_URL: the PostgreSQL leg may not be skipped")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads xdist_group to place each test
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, group in GROUPED_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -50,52 +50,36 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"skipped under CI=true, which is not allowed: {report.longrepr}"
 
 
-def _pg_url(url: str) -> str:
-    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
-
-
-def _migrate(url: str) -> None:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade(directory=MIGRATIONS_DIR)
-        db.engine.dispose()
+def _worker(config) -> str | None:
+    """This process's xdist worker id (gw0, gw1, ...), or None when the tests run in one process."""
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput["workerid"] if workerinput else None
 
 
 @pytest.fixture(scope="session")
-def database_urls(tmp_path_factory):
+def seeded_databases(request, tmp_path_factory):
+    """Each backend's database, migrated and seeded once for this process."""
+    databases = {"sqlite": SeededDatabase(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")}
+    worker = _worker(request.config)
+    own_database = None
+    if TEST_DATABASE_URL:
+        if worker:
+            own_database = f"{make_url(TEST_DATABASE_URL).database}_{worker}"
+            databases["postgresql"] = SeededDatabase(create_database(TEST_DATABASE_URL, own_database))
+        else:
+            databases["postgresql"] = SeededDatabase(psycopg_url(TEST_DATABASE_URL))
+            empty_schema(databases["postgresql"].url)
+    for database in databases.values():
+        database.build()
+    yield databases
+    if own_database:
+        drop_database(TEST_DATABASE_URL, own_database)
+
+
+@pytest.fixture(scope="session")
+def database_urls(seeded_databases):
     """Each backend's URL, its schema built by the Alembic migrations."""
-    urls = {"sqlite": f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"}
-    if PG_URL:
-        urls["postgresql"] = _pg_url(PG_URL)
-        engine = create_engine(urls["postgresql"])
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    for url in urls.values():
-        _migrate(url)
-    return urls
-
-
-def _empty_tables() -> None:
-    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(text(f"DELETE FROM {table}"))
-    db.session.commit()
-
-
-def make_app(url: str, **overrides):
-    """An app on `url` with test settings."""
-    config = {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 40, "max_overflow": 20, "pool_timeout": 60},
-    }
-    config.update(overrides)
-    return create_app(config)
+    return {backend: database.url for backend, database in seeded_databases.items()}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -105,15 +89,18 @@ def backend(request):
 
 
 @pytest.fixture
-def app(request, backend, database_urls):
-    """A fresh app on empty, seeded tables; the ledger invariant is checked after the test."""
+def seeded_database(backend, seeded_databases):
+    """The backend's database, to put back to the seeded state (`app` does so itself)."""
+    return seeded_databases[backend]
+
+
+@pytest.fixture
+def app(request, seeded_database):
+    """A fresh app on freshly seeded tables; the ledger invariant is checked after the test."""
     from tokenapp.services.audit import find_problems
 
-    app = make_app(database_urls[backend])
-    with app.app_context():
-        _empty_tables()
-        catalog.seed()
-        db.session.remove()
+    app = make_app(seeded_database.url)
+    seeded_database.reset_with(app)
     yield app
     with app.app_context():
         problems = [] if request.node.get_closest_marker("tampers_ledger") else find_problems()
@@ -132,64 +119,9 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def csrf_token(client) -> str:
-    """The CSRF token a page gives this client's session."""
-    page = client.get("/")
-    match = CSRF_META.search(page.get_data(as_text=True))
-    assert match, "page has no csrf-token meta tag"
-    return match.group(1)
-
-
-class AuthActions:
-    """Sign up and log in through the real forms, CSRF token included."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def register(self, email="ada@example.com", password=PASSWORD, **extra):
-        token = csrf_token(self.client)
-        return self.client.post("/auth/register", data={"email": email, "password": password,
-                                                         "csrf_token": token, **extra})
-
-    def login(self, email="ada@example.com", password=PASSWORD):
-        token = csrf_token(self.client)
-        return self.client.post("/auth/login", data={"email": email, "password": password, "csrf_token": token})
-
-    def logout(self):
-        token = csrf_token(self.client)
-        return self.client.post("/auth/logout", data={"csrf_token": token})
-
-
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
-
-
-class Api:
-    """JSON calls with the session's CSRF header."""
-
-    def __init__(self, client):
-        self.client = client
-        self._token = None
-
-    @property
-    def token(self) -> str:
-        if self._token is None:
-            self._token = csrf_token(self.client)
-        return self._token
-
-    def get(self, path, **kwargs):
-        return self.client.get(path, **kwargs)
-
-    def post(self, path, json=None, headers=None, **kwargs):
-        headers = {"X-CSRFToken": self.token, **(headers or {})}
-        return self.client.post(path, json=json, headers=headers, **kwargs)
-
-    def deduct(self, feature_key="cover_letter", **body):
-        return self.post("/api/tokens/deduct", json={"feature_key": feature_key, **body})
-
-    def balance(self) -> int:
-        return self.get("/api/tokens/balance").get_json()["balance"]
 
 
 @pytest.fixture
@@ -203,13 +135,6 @@ def user(auth):
 @pytest.fixture
 def api(client, user):
     return Api(client)
-
-
-def user_id(app, email: str) -> int:
-    from tokenapp.services.accounts import find_by_email
-
-    with app.app_context():
-        return find_by_email(email).id
 
 
 @pytest.fixture
@@ -226,19 +151,45 @@ def audit(app):
     return check
 
 
-def run_threads(*targets) -> None:
-    """Start a thread per target and wait for them all."""
-    import threading
+@pytest.fixture
+def stripe_standin(app):
+    """The offline Stripe stand-in for this test's app, with products and prices set up in it."""
+    standin = StripeStandin(app)
+    app.config["STRIPE_API_BASE"] = standin.url
+    with app.app_context():
+        stripe_setup.sync()
+        db.session.remove()
+    standin.wait()
+    yield standin
+    standin.close()
 
-    threads = [threading.Thread(target=target) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+
+@pytest.fixture
+def fake_openai():
+    """A scripted OpenAI-compatible server on loopback."""
+    server = FakeOpenAI()
+    yield server
+    server.stop()
 
 
-def clone_client(app, client):
-    """A new test client sharing `client`'s logged-in session."""
-    other = app.test_client()
-    other.set_cookie("session", client.get_cookie("session").value)
-    return other
+@pytest.fixture
+def redis_url(request):
+    """TEST_REDIS_URL's database, emptied before and after; fails under CI when Redis is missing, else skips."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    if _worker(request.config) and request.config.getvalue("dist") == "loadgroup":
+        # pytest-xdist marks a grouped test's id; without the mark two workers could empty Redis under each other.
+        assert request.node.nodeid.endswith("@redis"), "the Redis tests are not grouped on one xdist worker"
+
+    connection = Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
+    try:
+        connection.ping()
+    except RedisError as error:
+        if IN_CI:
+            pytest.fail(f"CI=true needs Redis at {TEST_REDIS_URL}: {error}")
+        pytest.skip(f"no Redis at {TEST_REDIS_URL}")
+    connection.flushdb()
+    yield TEST_REDIS_URL
+    connection.flushdb()
+    connection.close()

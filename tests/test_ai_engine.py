@@ -12,6 +12,8 @@ import docx
 import pytest
 from fpdf import FPDF
 
+from support.processes import TESTS
+from support.settings import shell_env
 from tokenapp.catalog_data import FEATURES
 from tokenapp.features.engine import (
     GENERATORS,
@@ -504,7 +506,7 @@ def test_output_does_not_depend_on_hash_seed():
               "print(json.dumps({k: GENERATORS[k](v) for k, v in realistic_inputs().items()}, sort_keys=True))")
     outputs = set()
     for seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONWARNINGS": "ignore"}
+        env = shell_env(PYTHONHASHSEED=seed, PYTHONWARNINGS="ignore", PYTHONPATH=str(TESTS))
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True,
                               cwd=os.path.dirname(os.path.dirname(__file__)))
         outputs.add(done.stdout)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import Api, AuthActions
+from support.web import Api, AuthActions
 
 ANONYMOUS_CALLS = [
     ("get", "/api/tokens/balance"),

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import PASSWORD, Api, AuthActions, csrf_token, user_id
+from support.web import PASSWORD, Api, AuthActions, csrf_token, user_id
 
 
 def balance_badge(html: str) -> str:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import Api, clone_client, user_id
+from support.web import Api, clone_client, user_id
 from tokenapp.extensions import db
 from tokenapp.models.ledger import TransactionType
 from tokenapp.services import charges, ledger

@@ -6,11 +6,9 @@ from tokenapp import create_app
 from tokenapp.config import ConfigError, load_settings
 
 
-def test_production_requires_secret_key(monkeypatch):
-    monkeypatch.setenv("TOKENAPP_ENV", "production")
-    monkeypatch.delenv("SECRET_KEY", raising=False)
+def test_production_requires_secret_key(tmp_path):
     with pytest.raises(SystemExit) as stop:
-        create_app()
+        create_app(instance_path=str(tmp_path), environ={"TOKENAPP_ENV": "production"})
     assert str(stop.value) == "tokenapp: configuration error: SECRET_KEY is required in production"
 
 

@@ -2,19 +2,19 @@
 
 import io
 import re
-import time
 import zipfile
 
 import pytest
 
-from conftest import Api, AuthActions, csrf_token, user_id
-from crafted_uploads import benign_docx
-from test_ai_providers import fake_openai  # noqa: F401 - a fixture
+from support.features import run_through_gate
+from support.openai import chat_reply
+from support.uploads import benign_docx
+from support.waiting import wait_for_run
+from support.web import Api, AuthActions, user_id
 from tokenapp.extensions import db
 from tokenapp.features.forms import FLAGSHIP_PATHS, FORMS
 from tokenapp.models import TokenTransaction
 
-HX = {"HX-Request": "true"}
 SAMPLE = {
     "job_description": "Acme Robotics is hiring a Senior Python Engineer. Must have Python, PostgreSQL and Docker. "
                        "Nice to have: Kubernetes. 5+ years of experience required.",
@@ -29,26 +29,9 @@ SAMPLE = {
 }
 
 
-def wait_for_run(api, run_id, seconds=15):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        body = api.get(f"/api/features/runs/{run_id}").get_json()
-        if body["status"] not in ("queued", "running"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} still {body['status']}")
-
-
 def inputs_for(feature_key):
     return {field.name: SAMPLE[field.name] for field in FORMS[feature_key]
             if field.name in SAMPLE and field.kind not in ("file", "resume")}
-
-
-def run_through_gate(client, feature_key, data=None, files=None):
-    page = client.get(f"/tokens/gate/{feature_key}?for=run", headers=HX).get_data(as_text=True)
-    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
-    form = {"idempotency_key": key, "csrf_token": csrf_token(client), **(data or {}), **(files or {})}
-    return client.post(f"/features/{feature_key}/run", data=form, headers=HX, content_type="multipart/form-data")
 
 
 def spend_and_refund_rows(app, feature_key):
@@ -217,8 +200,7 @@ def test_someone_elses_resume_cannot_be_used(app, client, rich):
     assert rich.balance() == 510
 
 
-def test_openai_provider_runs_the_prompt_file_and_refunds_on_outage(app, client, rich, fake_openai):  # noqa: F811 - the fixture imported above
-    from test_ai_providers import chat_reply
+def test_openai_provider_runs_the_prompt_file_and_refunds_on_outage(app, client, rich, fake_openai):
 
     app.config.update(AI_PROVIDER="openai", OPENAI_API_KEY="sk-test-feature", OPENAI_BASE_URL=fake_openai.url,
                       OPENAI_TIMEOUT="5")

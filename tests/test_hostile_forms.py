@@ -22,8 +22,8 @@ from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 
 import tokenapp
-from conftest import csrf_token, user_id
-from test_hostile_input import database_state
+from support.database import database_state
+from support.web import csrf_token, user_id
 from tokenapp.extensions import db
 from tokenapp.features.forms import FORMS
 

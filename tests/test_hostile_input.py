@@ -11,26 +11,13 @@ import io
 import json
 
 import pytest
-from sqlalchemy import func, select
 
-from conftest import csrf_token
+from support.database import database_state
+from support.web import csrf_token
 from tokenapp.digits import INT32_MAX, INT64_MAX, whole_number
-from tokenapp.extensions import db
 from tokenapp.input_guard import MAX_JSON_BYTES, MAX_JSON_DEPTH
 
 HUGE = "9" * 30
-
-
-def database_state(app, tables: set[str] | None = None) -> dict:
-    """Row counts of `tables` (default: all) and every balance, for before/after comparisons."""
-    from tokenapp.models import TokenAccount
-
-    with app.app_context():
-        counts = {table.name: db.session.execute(select(func.count()).select_from(table)).scalar()
-                  for table in db.metadata.sorted_tables if tables is None or table.name in tables}
-        balances = sorted(db.session.execute(select(TokenAccount.user_id, TokenAccount.balance)).all())
-        db.session.remove()
-    return {"rows": counts, "balances": balances}
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import csrf_token
+from support.web import csrf_token
 
 
 def test_a_megabyte_email_is_refused_fast_at_sign_up(client):
@@ -27,8 +27,7 @@ def test_odd_numbers_in_the_transactions_query_are_a_400(api, query):
 
 
 def test_a_saved_resume_id_past_the_column_range_is_a_form_error(app, api):
-    from test_features import run_through_gate
-
+    from support.features import run_through_gate
     for resume_id in ("9" * 30, "\u00b2", "2147483648"):
         response = run_through_gate(api.client, "cover_letter", {"job_description": "Python developer",
                                                                  "tone": "professional", "resume_id": resume_id})

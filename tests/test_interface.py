@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import Api, csrf_token
+from support.web import Api, csrf_token
 from tokenapp.extensions import db
 from tokenapp.models import TokenTransaction
 
@@ -105,8 +105,7 @@ def test_welcome_modal_until_dismissed_for_good(app, client, api):
     assert response.status_code == 200
     assert b'id="welcome-modal"' not in client.get("/").data
     client.post("/auth/logout", data={"csrf_token": csrf_token(client)})
-    from conftest import AuthActions
-
+    from support.web import AuthActions
     AuthActions(client).login()
     assert b'id="welcome-modal"' not in client.get("/").data
 
@@ -135,7 +134,7 @@ def test_low_balance_states(client, api):
 
 
 def test_no_low_balance_alert_above_the_threshold_or_when_unlimited(app, client, api):
-    from conftest import user_id
+    from support.web import user_id
     from tokenapp.services import ledger
 
     with app.app_context():

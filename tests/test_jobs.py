@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, select, text, update
 
-from conftest import PG_URL, make_app, run_threads, user_id
-from jobs_support import redis_url  # noqa: F401 - a fixture
+from support.apps import make_app
+from support.settings import TEST_DATABASE_URL
+from support.web import run_threads, user_id
 from tokenapp.extensions import db
 from tokenapp.features import runner, runs
 from tokenapp.jobs import queue, schedule, tasks
@@ -201,14 +202,12 @@ def test_two_running_schedulers_run_a_job_once_per_period(app):
     assert 2 <= len(ran) == len(periods) <= 4
 
 
-def test_without_redis_the_in_process_scheduler_sweeps_with_no_visit(backend, database_urls):
-    app = make_app(database_urls[backend], SCHEDULER_IN_PROCESS=True, JOB_PERIOD_SECONDS=1)
+def test_without_redis_the_in_process_scheduler_sweeps_with_no_visit(seeded_database):
+    app = make_app(seeded_database.url, SCHEDULER_IN_PROCESS=True, JOB_PERIOD_SECONDS=1)
+    seeded_database.reset_with(app)
     with app.app_context():
-        from conftest import _empty_tables
-        from tokenapp.services import accounts, catalog
+        from tokenapp.services import accounts
 
-        _empty_tables()
-        catalog.seed()
         uid = accounts.register("ada@example.com", "correct-horse-battery").id
         charge_id = charges.charge(uid, "skills_gap").charge_id
         db.session.execute(update(TokenCharge).where(TokenCharge.id == charge_id)
@@ -256,7 +255,7 @@ def test_readyz_names_redis_and_the_queue_when_redis_is_down(app):
     assert response.get_json()["failed"] == ["redis", "queue"]
 
 
-def test_readyz_counts_the_jobs_waiting_in_redis(app, redis_url):  # noqa: F811 - the fixture imported above
+def test_readyz_counts_the_jobs_waiting_in_redis(app, redis_url):
     app.config["REDIS_URL"] = redis_url
     with app.app_context():
         for _ in range(3):
@@ -265,7 +264,7 @@ def test_readyz_counts_the_jobs_waiting_in_redis(app, redis_url):  # noqa: F811 
     assert body["status"] == "ready" and body["checks"]["redis"] == "ok" and body["queue"]["depth"] == 3
 
 
-def test_a_run_goes_to_redis_when_redis_is_set(app, user, redis_url):  # noqa: F811 - the fixture imported above
+def test_a_run_goes_to_redis_when_redis_is_set(app, user, redis_url):
     app.config["REDIS_URL"] = redis_url
     with app.app_context():
         uid = user_id(app, user)
@@ -281,7 +280,7 @@ def test_flask_worker_without_redis_says_so_and_fails(runner):
     assert result.exit_code != 0 and "REDIS_URL is not set" in result.output
 
 
-@pytest.mark.parametrize("backend", ["postgresql"] if PG_URL else [])
+@pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
 def test_a_database_restart_costs_no_request(app, api, database_urls):
     assert api.get("/api/tokens/balance").status_code == 200
     killer = create_engine(database_urls["postgresql"])

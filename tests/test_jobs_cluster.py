@@ -6,12 +6,9 @@ once. A stale charge is refunded by the scheduled sweep with no user visit.
 """
 
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,23 +16,17 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from conftest import PASSWORD, PG_URL, user_id
-from jobs_support import redis_url  # noqa: F401 - a fixture
-from test_ai_providers import chat_reply, fake_openai  # noqa: F401 - a fixture
+from support.openai import chat_reply
+from support.processes import ROOT, answers, free_port, parent_of
+from support.settings import TEST_DATABASE_URL, process_env
+from support.waiting import wait_until
+from support.web import CSRF_META, PASSWORD, user_id
 from tokenapp.extensions import db
 from tokenapp.models import FeatureRun, TokenCharge, TokenTransaction
 from tokenapp.models._types import utcnow
 from tokenapp.services import ledger
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Cluster:
@@ -67,6 +58,10 @@ class Cluster:
     def worker(self, name: str) -> subprocess.Popen:
         return self.start(name, "flask", "--app", "tokenapp", "worker")
 
+    def waiting_for(self, what: str):
+        """What a wait is for, with every process's log, for its failure message."""
+        return lambda: f"{what}\n{self.logs()}"
+
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n" + (self.tmp_path / f"{p.name}.log").read_text(errors="replace")[-3000:]
                          for p in self.processes)
@@ -85,24 +80,6 @@ class Cluster:
                 process.wait()
 
 
-def wait_until(condition, seconds: float, what: str, cluster: Cluster):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}\n{cluster.logs()}")
-
-
-def ready(base: str) -> bool:
-    try:
-        with httpx.Client(timeout=2) as probe:
-            return probe.get(f"{base}/readyz").status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def signed_up(client: httpx.Client) -> str:
     """Sign `client` up; its CSRF token for the JSON API."""
     token = CSRF_META.search(client.get("/auth/register").text).group(1)
@@ -112,24 +89,20 @@ def signed_up(client: httpx.Client) -> str:
     return CSRF_META.search(client.get("/").text).group(1)
 
 
-def parent_of(pid: int) -> int:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
-@pytest.mark.parametrize("backend", ["postgresql"] if PG_URL else [])
+@pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
 def test_a_killed_worker_s_run_is_finished_by_another_and_the_sweep_needs_no_visit(
-        app, backend, database_urls, redis_url, fake_openai, tmp_path):  # noqa: F811 - the fixtures imported above
+        app, backend, database_urls, redis_url, fake_openai, tmp_path):
     fake_openai.script(("sleep", 30), chat_reply("Dear Acme Robotics team, from the worker that survived"))
-    env = {**os.environ, "TOKENAPP_ENV": "development", "SECRET_KEY": "cluster-test-secret",
-           "DATABASE_URL": PG_URL, "REDIS_URL": redis_url, "AI_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test",
-           "OPENAI_BASE_URL": fake_openai.url, "OPENAI_TIMEOUT": "40", "RUN_LEASE_SECONDS": "2",
-           "JOB_PERIOD_SECONDS": "1", "WEB_CONCURRENCY": "1", "PYTHONUNBUFFERED": "1"}
+    env = process_env(TOKENAPP_ENV="development", SECRET_KEY="cluster-test-secret",
+                      DATABASE_URL=database_urls["postgresql"], REDIS_URL=redis_url, AI_PROVIDER="openai",
+                      OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake_openai.url, OPENAI_TIMEOUT="40",
+                      RUN_LEASE_SECONDS="2", JOB_PERIOD_SECONDS="1", WEB_CONCURRENCY="1")
     cluster = Cluster(env, tmp_path)
     try:
         first, second = cluster.app_server("app-1"), cluster.app_server("app-2")
         workers = [cluster.worker("worker-1"), cluster.worker("worker-2")]
-        wait_until(lambda: ready(first) and ready(second), 30, "both app servers ready", cluster)
+        wait_until(lambda: answers(f"{first}/readyz") and answers(f"{second}/readyz"), 30,
+                   cluster.waiting_for("both app servers ready"), interval=0.1)
 
         client = cluster.client(first)
         token = signed_up(client)
@@ -151,7 +124,8 @@ def test_a_killed_worker_s_run_is_finished_by_another_and_the_sweep_needs_no_vis
                 db.session.remove()
             return run.status == "running" and fake_openai.requests and run.claimed_by
 
-        horse = int(wait_until(claimed_by, 20, "a worker to start the run", cluster).rsplit(":", 1)[1])
+        claim = wait_until(claimed_by, 20, cluster.waiting_for("a worker to start the run"), interval=0.1)
+        horse = int(claim.rsplit(":", 1)[1])
         killed = parent_of(horse)
         assert killed in [worker.pid for worker in workers]
         os.kill(horse, signal.SIGKILL)
@@ -159,7 +133,8 @@ def test_a_killed_worker_s_run_is_finished_by_another_and_the_sweep_needs_no_vis
 
         other = cluster.client(second, cookies=client.cookies)
         finished = wait_until(lambda: (body := other.get(f"/api/features/runs/{run_id}").json())["status"]
-                              not in ("queued", "running") and body, 30, "the other worker to finish", cluster)
+                              not in ("queued", "running") and body, 30,
+                              cluster.waiting_for("the other worker to finish"), interval=0.1)
         assert finished["status"] == "succeeded", finished
         assert "from the worker that survived" in str(finished["output"])
         with app.app_context():
@@ -183,7 +158,7 @@ def test_a_killed_worker_s_run_is_finished_by_another_and_the_sweep_needs_no_vis
                 db.session.remove()
             return status == "refunded"
 
-        wait_until(refunded, 15, "the scheduled sweep to refund the stale charge", cluster)
+        wait_until(refunded, 15, cluster.waiting_for("the scheduled sweep to refund the stale charge"), interval=0.1)
         audit = subprocess.run([sys.executable, "-m", "flask", "--app", "tokenapp", "tokens", "audit"], cwd=ROOT,
                                env=env, capture_output=True, text=True, timeout=60)
         assert audit.returncode == 0 and "audit: 0 problem(s)" in audit.stdout, audit.stdout + audit.stderr

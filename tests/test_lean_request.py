@@ -1,7 +1,6 @@
 """A lean request: the cheaper per-request steps do exactly what the costlier ones did."""
 
 import gc
-import os
 import tempfile
 import threading
 import time
@@ -13,7 +12,8 @@ from limits.storage import MemoryStorage
 from psycopg import pq
 from sqlalchemy import event, inspect, update
 
-from tokenapp import create_app
+from support.apps import make_app
+from support.settings import TEST_DATABASE_URL
 from tokenapp.extensions import db
 from tokenapp.models import User, UserSession
 from tokenapp.ratelimits import EXTENSION_KEY, SweptMemoryStorage
@@ -90,8 +90,7 @@ def test_in_memory_limits_still_count_expire_and_sweep(monkeypatch):
 
 
 def test_the_app_counts_in_swept_memory_without_redis(database_urls):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_urls["sqlite"], "RATELIMIT_ENABLED": True,
-                      "REDIS_URL": ""})
+    app = make_app(database_urls["sqlite"], RATELIMIT_ENABLED=True, REDIS_URL="")
     assert isinstance(app.extensions[EXTENSION_KEY].storage, SweptMemoryStorage)
 
 
@@ -148,7 +147,7 @@ class Wire:
                 if fields[2] in ("Query", "Sync")]
 
 
-@pytest.mark.parametrize("backend", ["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+@pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
 def test_a_deduct_is_one_transaction_of_its_five_statements_and_no_ping(app, api):
     """The user's load, the charge INSERT, the account UPDATE, the lot UPDATE (ledger v2) and the row INSERT."""
     with app.app_context():

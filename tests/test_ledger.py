@@ -46,8 +46,7 @@ def test_welcome_bonus_is_granted_once(uid, audit):
 
 
 def test_welcome_bonus_follows_the_setting(app, database_urls, backend):
-    from conftest import make_app
-
+    from support.apps import make_app
     other = make_app(database_urls[backend], WELCOME_BONUS_TOKENS=0)
     with other.app_context():
         user_id = accounts.register("zero@example.com", "password123").id

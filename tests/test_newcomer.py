@@ -2,50 +2,18 @@
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+from support.processes import free_port, fresh_copy, wait_until_serving
+from support.settings import installer_env
+from support.web import CSRF_META
+
 BADGE = re.compile(r'<span id="token-balance"[^>]*>\s*([^<]*?)\s*</span>')
 STARTUP_SECONDS = 300
-
-
-def fresh_copy(target: Path) -> None:
-    """Copy what a clone would hold (tracked and new, unignored files)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                            check=True, capture_output=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"make run exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(1)
-    pytest.fail(f"make run did not serve within {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
 
 
 def buy_offline(browser: httpx.Client) -> None:
@@ -72,15 +40,14 @@ def test_make_run_on_a_fresh_copy_serves_and_registers(tmp_path):
     checkout = tmp_path / "tokenapp"
     fresh_copy(checkout)
     port = free_port()
-    ours = ("TOKENAPP_", "DATABASE_URL", "STRIPE_", "VIRTUAL_ENV", "SECRET_KEY", "RATE_LIMITS")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    env = installer_env()  # a newcomer's shell: no settings at all, and no .env in a fresh copy
     log = tmp_path / "run.log"
     with log.open("w") as out:
         process = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=checkout, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(base + "/", process, log)
+        wait_until_serving(base + "/", process, log, STARTUP_SECONDS)
         with httpx.Client(base_url=base, follow_redirects=True, timeout=10) as browser:
             token = CSRF_META.search(browser.get("/auth/register").text).group(1)
             page = browser.post("/auth/register", data={"email": "newcomer@example.com",

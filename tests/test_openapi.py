@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import Api, csrf_token, user_id
+from support.web import Api, csrf_token, user_id
 from tokenapp.services import ledger
 
 EXAMPLES_PER_MODE = 25

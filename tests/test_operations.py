@@ -5,7 +5,8 @@ import json
 import logging
 import re
 
-from conftest import CSRF_META, PASSWORD, make_app
+from support.apps import make_app
+from support.web import CSRF_META, PASSWORD
 from tokenapp import logs
 from tokenapp.extensions import db
 from tokenapp.models import User

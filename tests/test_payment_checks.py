@@ -7,11 +7,9 @@ import time
 import pytest
 import stripe
 
-from conftest import AuthActions, csrf_token
 from stripe_standin.webhooks import signature_header
-from stripe_support import DELAYED_CARD, app_path
-from test_payments_checkout import ledger_rows, purchase, start_checkout
-from test_webhooks import signed
+from support.payments import DELAYED_CARD, app_path, ledger_rows, purchase, signed, start_checkout
+from support.web import AuthActions, csrf_token
 from tokenapp.extensions import db
 from tokenapp.models import StripeEvent, TokenPurchase
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from conftest import Api, AuthActions, csrf_token, user_id
-from stripe_support import BROKE_CARD, DECLINED_CARD, DELAYED_CARD, app_path
+from support.payments import BROKE_CARD, DECLINED_CARD, DELAYED_CARD, app_path
+from support.web import Api, AuthActions, csrf_token, user_id
 from tokenapp.extensions import db
 from tokenapp.models import TokenPurchase, TokenTransaction
 

@@ -1,18 +1,14 @@
 """The product's processes never load the Stripe stand-in (the top-level `stripe_standin` package).
 
-A real `gunicorn -w 1` serves the app through tests/standin_probe.py, which
+A real `gunicorn -w 1` serves the app through tests/support/standin_probe.py, which
 answers one test-only path with the worker's own sys.modules; a real
 `flask worker --burst` runs a probe job in its work horse. Both run real
 product work first (pages, sign-up, a deduct, a feature run; the periodic jobs).
 """
 
 import os
-import re
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,47 +16,20 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 
-from jobs_support import redis_url  # noqa: F401  (fixture)
-from standin_probe import PROBE_PATH
+from support.processes import ROOT, TESTS, free_port, parent_of, wait_until_serving
+from support.settings import process_env, shell_env
+from support.standin_probe import PROBE_PATH
+from support.waiting import run_status
+from support.web import CSRF_META
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 STARTUP_SECONDS = 60
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def product_env(app, **extra) -> dict:
-    """The environment of a product process on the test's database, with this folder importable."""
-    env = {name: value for name, value in os.environ.items() if name not in ("REDIS_URL", "PYTHONPATH")}
-    env.update(TOKENAPP_ENV="development", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-               PYTHONPATH=str(TESTS), PYTHONUNBUFFERED="1", WEB_CONCURRENCY="1", **extra)
-    return env
-
-
-def parent_of(pid: int) -> int:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat.rsplit(")", 1)[1].split()[1])
-
-
-def wait_until_ready(base: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"gunicorn did not serve within {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
+    """The environment of a product process on the test's database, with tests/ importable."""
+    return process_env(TOKENAPP_ENV="development", DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+                       PYTHONPATH=str(TESTS), WEB_CONCURRENCY="1", **extra)
 
 
 def use_the_product(client: httpx.Client) -> None:
@@ -81,11 +50,7 @@ def use_the_product(client: httpx.Client) -> None:
         "inputs": {"job_description": "Acme Robotics is hiring a Python engineer.",
                    "resume_text": "Ada Lovelace, Python engineer", "tone": "professional"}})
     assert started.status_code == 202, started.text
-    deadline = time.monotonic() + 30
-    while (run := client.get(f"/api/features/runs/{started.json()['run_id']}").json())["status"] in ("queued",
-                                                                                                   "running"):
-        assert time.monotonic() < deadline, run
-        time.sleep(0.1)
+    run = run_status(client, "", started.json()["run_id"])
     assert run["status"] == "succeeded", run
     assert client.get("/api/tokens/balance").json()["balance"] == 0
 
@@ -96,10 +61,10 @@ def test_a_gunicorn_worker_holds_no_standin_module(app, tmp_path):
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as output:
         server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "1",
-                                   "-b", f"127.0.0.1:{port}", "standin_probe:probed_app()"],
+                                   "-b", f"127.0.0.1:{port}", "support.standin_probe:probed_app()"],
                                   cwd=ROOT, env=product_env(app), stdout=output, stderr=subprocess.STDOUT)
     try:
-        wait_until_ready(base, server, log)
+        wait_until_serving(f"{base}/readyz", server, log, STARTUP_SECONDS)
         with httpx.Client(base_url=base, timeout=10) as client:
             use_the_product(client)
             report = client.get(PROBE_PATH).json()
@@ -110,9 +75,9 @@ def test_a_gunicorn_worker_holds_no_standin_module(app, tmp_path):
         server.wait(timeout=20)
 
 
-def test_a_flask_worker_s_job_holds_no_standin_module(app, redis_url, tmp_path):  # noqa: F811
+def test_a_flask_worker_s_job_holds_no_standin_module(app, redis_url, tmp_path):
     connection = Redis.from_url(redis_url)
-    job = Queue("tokenapp", connection=connection).enqueue("standin_probe.standin_modules_after_jobs")
+    job = Queue("tokenapp", connection=connection).enqueue("support.standin_probe.standin_modules_after_jobs")
     worker = subprocess.run([sys.executable, "-m", "flask", "--app", "tokenapp", "worker", "--burst",
                              "--no-scheduler"], cwd=ROOT, env=product_env(app, REDIS_URL=redis_url),
                             capture_output=True, text=True, timeout=120)
@@ -126,15 +91,14 @@ def test_a_flask_worker_s_job_holds_no_standin_module(app, redis_url, tmp_path):
 
 def test_the_probe_would_see_the_standin_were_it_loaded():
     """The check above can fail: a process that imports the stand-in is reported."""
-    probe = subprocess.run([sys.executable, "-c", "import stripe_standin, standin_probe; "
-                            "print(standin_probe.standin_modules())"],
-                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(TESTS)}, capture_output=True, text=True,
-                           timeout=60)
+    probe = subprocess.run([sys.executable, "-c", "import stripe_standin, support.standin_probe as probe; "
+                            "print(probe.standin_modules())"],
+                           cwd=ROOT, env=shell_env(PYTHONPATH=str(TESTS)), capture_output=True, text=True, timeout=60)
     assert "'stripe_standin'" in probe.stdout and "'stripe_standin.server'" in probe.stdout, probe.stderr
 
 
 def test_the_standin_imports_nothing_from_the_product():
     loaded = subprocess.run([sys.executable, "-c", "import sys, stripe_standin, stripe_standin.server; "
                              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'tokenapp'))"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+                            cwd=ROOT, env=shell_env(), capture_output=True, text=True, timeout=60)
     assert loaded.returncode == 0 and loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr

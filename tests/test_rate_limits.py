@@ -1,22 +1,22 @@
 """Rate limits (RELIABILITY 16, 31): logins, sign-ups, checkouts, purchase checks and deductions.
 
-The suite runs with RATE_LIMITS=off (conftest); these tests build their apps
+The suite runs with RATE_LIMITS=off (tests/support/settings.py); these tests build their apps
 with the limits on, as a deployment has them.
 """
 
-import os
 import secrets
 import time
 import uuid
 
 import pytest
 
-from conftest import IN_CI, PASSWORD, Api, AuthActions, csrf_token, make_app
+from support.apps import make_app
+from support.settings import app_environ
+from support.web import PASSWORD, Api, AuthActions, csrf_token
 from tokenapp import create_app, ratelimits
 from tokenapp.config import ConfigError, load_settings
 from tokenapp.extensions import db
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 WRONG = "not-the-password"
 
 
@@ -199,25 +199,21 @@ PRODUCTION = {"TOKENAPP_ENV": "production", "SECRET_KEY": "s" * 40, "STRIPE_SECR
               "STRIPE_WEBHOOK_SECRET": "whsec_x"}
 
 
-def test_production_refuses_rate_limits_off(monkeypatch, tmp_path):
+def test_production_refuses_rate_limits_off(tmp_path):
     with pytest.raises(ConfigError, match="RATE_LIMITS=off is refused in production"):
         load_settings({**PRODUCTION, "RATE_LIMITS": "off"}, instance_path=str(tmp_path))
     with pytest.raises(ConfigError, match="RATE_LIMITS must be on or off"):
         load_settings({"RATE_LIMITS": "maybe"}, instance_path=str(tmp_path))
-    for name, value in {**PRODUCTION, "RATE_LIMITS": "off"}.items():
-        monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit) as stop:
-        create_app()
+        create_app(instance_path=str(tmp_path), environ={**PRODUCTION, "RATE_LIMITS": "off"})
     assert str(stop.value) == ("tokenapp: configuration error: RATE_LIMITS=off is refused in production: "
                                "the limits protect logins, sign-ups and payments")
 
 
 @pytest.mark.parametrize(("environment", "behind_proxy"), [("production", True), ("development", False)])
-def test_production_keys_addresses_by_the_proxy_header(monkeypatch, backend, database_urls, environment,
-                                                       behind_proxy):
-    for name, value in {**PRODUCTION, "TOKENAPP_ENV": environment, "RATE_LIMITS": "on"}.items():
-        monkeypatch.setenv(name, value)
-    app = make_app(database_urls[backend], WTF_CSRF_ENABLED=False,
+def test_production_keys_addresses_by_the_proxy_header(backend, database_urls, environment, behind_proxy):
+    environ = app_environ(**{**PRODUCTION, "TOKENAPP_ENV": environment, "RATE_LIMITS": "on"})
+    app = make_app(database_urls[backend], environ, WTF_CSRF_ENABLED=False,
                    RATE_LIMIT_RULES={"login_failures_per_address": "2 per hour"})
     client = app.test_client()
 
@@ -229,27 +225,6 @@ def test_production_keys_addresses_by_the_proxy_header(monkeypatch, backend, dat
     assert login_from("203.0.113.8") == (422 if behind_proxy else 429)
     with app.app_context():
         db.engine.dispose()
-
-
-@pytest.fixture
-def redis_url():
-    """TEST_REDIS_URL, emptied of this app's keys before and after; required under CI."""
-    if not REDIS_URL:
-        if IN_CI:
-            pytest.fail("CI=true needs TEST_REDIS_URL for the shared-limit test")
-        pytest.skip("TEST_REDIS_URL is not set")
-    import redis
-
-    connection = redis.Redis.from_url(REDIS_URL)
-
-    def clear():
-        for key in connection.scan_iter(f"{ratelimits.REDIS_KEY_PREFIX}:*"):
-            connection.delete(key)
-
-    clear()
-    yield REDIS_URL
-    clear()
-    connection.close()
 
 
 def _alternate_failures(first, second, email: str) -> list[int]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from test_payments_checkout import ledger_rows, purchase, start_checkout
+from support.payments import ledger_rows, purchase, start_checkout
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from flask.sessions import SecureCookieSessionInterface
 
-from conftest import user_id
 from stripe_standin.webhooks import signature_header
+from support.settings import app_environ
+from support.web import user_id
 from tokenapp import config, create_app
 from tokenapp.config import ConfigError, load_settings
 
@@ -98,10 +99,9 @@ def test_the_old_constant_signs_no_session_cookie(app, client, auth, user):
     assert app.config["SECRET_KEY"] != OLD_CONSTANT
 
 
-def test_the_old_derived_webhook_secret_signs_no_event(tmp_path, backend, database_urls, monkeypatch):
-    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET")
-    monkeypatch.delenv("SECRET_KEY")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_urls[backend]}, instance_path=str(tmp_path))
+def test_the_old_derived_webhook_secret_signs_no_event(tmp_path, backend, database_urls):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_urls[backend]}, instance_path=str(tmp_path),
+                     environ=app_environ(STRIPE_WEBHOOK_SECRET="", SECRET_KEY=""))
     assert app.config["STRIPE_OFFLINE"]
     assert app.config["STRIPE_WEBHOOK_SECRET"] == (tmp_path / config.OFFLINE_WEBHOOK_SECRET_FILE).read_text().strip()
     digest = hmac.new(OLD_CONSTANT.encode(), b"offline-stripe-webhook", hashlib.sha256).hexdigest()

@@ -1,6 +1,6 @@
 """Security headers, and a database outage answered without a trace."""
 
-from conftest import make_app
+from support.apps import make_app
 
 
 def test_pages_and_api_carry_a_content_security_policy(client):

@@ -3,7 +3,8 @@
 import statistics
 import time
 
-from conftest import PASSWORD, AuthActions, clone_client, csrf_token, make_app, user_id
+from support.apps import make_app
+from support.web import PASSWORD, AuthActions, clone_client, csrf_token, user_id
 from tokenapp.extensions import db
 from tokenapp.models import User, UserSession
 

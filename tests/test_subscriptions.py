@@ -2,9 +2,8 @@
 
 import stripe
 
-from conftest import csrf_token, user_id
-from stripe_support import app_path
-from test_payments_checkout import ledger_rows, start_checkout
+from support.payments import app_path, ledger_rows, start_checkout
+from support.web import csrf_token, user_id
 from tokenapp.extensions import db
 from tokenapp.models import Subscription
 
@@ -73,8 +72,7 @@ def test_stale_subscription_events_cannot_revive_a_cancelled_plan(app, client, a
     sub = subscribe(client, stripe_standin)
     stripe_standin.control(f"subscriptions/{sub}/cancel")
     stripe_standin.wait()
-    from test_webhooks import signed
-
+    from support.payments import signed
     for event_type in ("customer.subscription.created", "invoice.paid"):
         late = {**stripe_standin.events(event_type)[-1], "id": f"evt_late_{event_type}"}
         assert late["data"]["object"]["status"] in ("active", "paid")
@@ -86,8 +84,7 @@ def test_stale_subscription_events_cannot_revive_a_cancelled_plan(app, client, a
 def test_success_page_racing_subscription_webhooks_stores_one_subscription(app, client, api, stripe_standin):
     import threading
 
-    from conftest import clone_client, run_threads
-
+    from support.web import clone_client, run_threads
     stripe_standin.hold()
     response = client.post("/tokens/subscribe", data={"csrf_token": csrf_token(client)})
     paid = stripe_standin.pay(response.headers["Location"])

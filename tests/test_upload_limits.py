@@ -9,14 +9,14 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from conftest import PASSWORD, user_id
-from crafted_uploads import CRAFTED, benign_docx, docx_huge_body
-from test_features import run_through_gate, wait_for_run
+from support.features import HX, run_through_gate
+from support.uploads import CRAFTED, benign_docx, docx_huge_body
+from support.waiting import run_status, wait_for_run
+from support.web import PASSWORD, user_id
 from tokenapp.extensions import db
 from tokenapp.features.isolation import WALL_FACTOR, WALL_GRACE
 from tokenapp.models import FeatureRun, ResumeUpload
 
-HX = {"HX-Request": "true"}
 PRICE = 8  # resume_parsing
 READ = {"docx_huge_body", "txt_one_character", "txt_bullets"}  # hostile in size, but still a readable resume
 
@@ -80,16 +80,6 @@ class Prober(threading.Thread):
 
     def between(self, start: float, end: float) -> list[float]:
         return [seconds for finished, seconds in self.latencies if start <= finished <= end]
-
-
-def run_status(browser, base, run_id, seconds=30) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        body = browser.get(f"{base}/api/features/runs/{run_id}").json()
-        if body["status"] not in ("queued", "running"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} still {body['status']}")
 
 
 def test_crafted_uploads_answer_fast_while_others_are_served_and_runs_end_refunded(app, live):

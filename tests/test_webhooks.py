@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from conftest import Api, clone_client, csrf_token, run_threads
 from stripe_standin.webhooks import signature_header
-from stripe_support import app_path
-from test_payments_checkout import ledger_rows, purchase, start_checkout
+from support.payments import app_path, ledger_rows, purchase, start_checkout
+from support.web import Api, clone_client, csrf_token, run_threads
 from tokenapp.extensions import db
 from tokenapp.models import StripeEvent
 

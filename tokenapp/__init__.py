@@ -1,8 +1,9 @@
 """tokenapp: a prepaid token system for an AI web app."""
 
 import contextlib
+import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from .config import ConfigError, load_settings
 from .extensions import csrf, db, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+DOTENV_PATH = Path(__file__).resolve().parent.parent / ".env"
 
 
 class TokenApp(Flask):
@@ -43,16 +45,26 @@ class TokenApp(Flask):
         return synced
 
 
-def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
-    """Build the app (its generated secrets kept in `instance_path`); a bad setting stops start-up with one line."""
+def create_app(test_config: dict | None = None, instance_path: str | None = None,
+               environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the app (its generated secrets kept in `instance_path`); a bad setting stops start-up with one line.
+
+    Settings come from `environ` when it is given (and then from nothing else), otherwise from the process
+    environment, with a `.env` file at the top of the repository filling in what it does not set.
+    """
     app = TokenApp(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    load_dotenv(Path(app.root_path).parent / ".env", override=False)
+    if environ is None:
+        load_dotenv(DOTENV_PATH, override=False)
     try:
-        settings = load_settings(instance_path=app.instance_path)
+        settings = load_settings(os.environ if environ is None else environ, instance_path=app.instance_path)
     except ConfigError as error:
         raise SystemExit(f"tokenapp: configuration error: {error}") from None
     app.config.from_mapping(settings.as_flask_config())
+    if environ is not None:
+        # Flask read FLASK_DEBUG from the process environment when it made the config; the mapping decides instead.
+        debug = environ.get("FLASK_DEBUG", "")
+        app.config["DEBUG"] = bool(debug) and debug.lower() not in ("0", "false", "no")
     if test_config:
         app.config.from_mapping(test_config)
     if app.config["TOKENAPP_ENV"] == "production":

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,8 +175,8 @@ class Settings:
         }
 
 
-def load_settings(env: dict | None = None, instance_path: str = "instance") -> Settings:
-    """Read and check every setting; raise ConfigError naming the first bad one."""
+def load_settings(env: Mapping[str, str] | None = None, instance_path: str = "instance") -> Settings:
+    """Read and check every setting from `env` (default: the process environment); raise ConfigError naming the first bad one."""
     env = dict(os.environ if env is None else env)
     name = env.get("TOKENAPP_ENV", "development")
     if name not in ENVIRONMENTS:

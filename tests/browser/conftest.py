@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import _empty_tables, make_app
 from stripe_standin import create_standin_app, serve_in_thread
+from support.apps import SeededDatabase, make_app
+from support.settings import CHROMIUM_PATH, IN_CI
 from tokenapp.extensions import db
-from tokenapp.services import catalog, stripe_setup
+from tokenapp.services import stripe_setup
 from tokenapp.services.audit import find_problems
 
 try:
@@ -28,7 +29,6 @@ try:
 except ImportError:  # reported by MISSING below
     sync_playwright = None
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 10_000
@@ -38,9 +38,8 @@ DESKTOP = {"width": 1280, "height": 800}
 
 def _chromium_path() -> str | None:
     """CHROMIUM_PATH if set, else Debian's /usr/bin/chromium, else `chromium` on PATH."""
-    configured = os.environ.get("CHROMIUM_PATH")
-    if configured:
-        return configured if os.path.exists(configured) else None
+    if CHROMIUM_PATH:
+        return CHROMIUM_PATH if os.path.exists(CHROMIUM_PATH) else None
     if os.path.exists("/usr/bin/chromium"):
         return "/usr/bin/chromium"
     return shutil.which("chromium")
@@ -59,11 +58,13 @@ if MISSING and IN_CI:
     raise pytest.UsageError(f"CI=true needs the browser tests, but {MISSING}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads xdist_group to place each test
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))  # one live server and one Chromium, on one worker
             if MISSING:
                 item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {MISSING}"))
 
@@ -71,12 +72,9 @@ def pytest_collection_modifyitems(config, items):
 class LiveServer:
     """The app and the Stripe stand-in, each served from a thread on loopback."""
 
-    def __init__(self, database_url: str):
-        self.app = make_app(database_url)
-        with self.app.app_context():
-            _empty_tables()
-            catalog.seed()
-            db.session.remove()
+    def __init__(self, database: SeededDatabase):
+        self.app = make_app(database.url)
+        database.reset_with(self.app)
         self.handle = serve_in_thread(self.app)
         self.url = self.handle.url
         self.app.config["APP_BASE_URL"] = self.url
@@ -108,11 +106,11 @@ class LiveServer:
 
 
 @pytest.fixture(scope="package")
-def live_server(database_urls):
+def live_server(seeded_databases):
     """The live app on SQLite with the stand-in wired in; the ledger is audited at the end."""
     if MISSING:
         pytest.skip(MISSING)
-    server = LiveServer(database_urls["sqlite"])
+    server = LiveServer(seeded_databases["sqlite"])
     yield server
     server.wait_for_webhooks()
     problems = server.ledger_problems()

@@ -4,9 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
-
-from .support import MOBILE, screenshot, sign_up
+from support.browser import MOBILE, screenshot, sign_up
+from support.web import PASSWORD
 
 NEW_PASSWORD = "a-fresh-passphrase-42"
 

@@ -6,10 +6,9 @@ pytest.importorskip("playwright.sync_api", exc_type=ImportError)
 
 from playwright.sync_api import expect
 
+from support.browser import screenshot, sign_up
 from tokenapp.extensions import db
 from tokenapp.services import accounts, ledger
-
-from .support import screenshot, sign_up
 
 
 def resume_docx(tmp_path) -> str:

@@ -12,7 +12,16 @@ pytest.importorskip("playwright.sync_api", exc_type=ImportError)
 
 from playwright.sync_api import expect
 
-from .support import MOBILE, api_balance, api_deduct, document_widths, register, screenshot, sign_up, transactions
+from support.browser import (
+    MOBILE,
+    api_balance,
+    api_deduct,
+    document_widths,
+    register,
+    screenshot,
+    sign_up,
+    transactions,
+)
 
 OK_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"

@@ -1,9 +1,9 @@
 """Test-only entry points that report which stand-in modules a product process has loaded.
 
-gunicorn serves `standin_probe:probed_app()`: the product's `wsgi:app` with one
+gunicorn serves `support.standin_probe:probed_app()`: the product's `wsgi:app` with one
 extra path, PROBE_PATH, answered before the app sees it. An RQ worker runs
-`standin_probe.standin_modules_after_jobs` as a job. Nothing in the product
-knows of either; tests/test_product_imports.py puts this folder on PYTHONPATH.
+`support.standin_probe.standin_modules_after_jobs` as a job. Nothing in the product
+knows of either; tests/test_product_imports.py puts tests/ on PYTHONPATH.
 """
 
 import json

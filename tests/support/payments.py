@@ -1,15 +1,18 @@
-"""The offline Stripe stand-in wired to a test app: the SDK talks to it over HTTP,
-and its signed webhooks are posted to the app's real endpoint."""
+"""Payments in tests: the offline Stripe stand-in wired to a test app (the SDK talks to it over HTTP,
+and its signed webhooks are posted to the app's real endpoint), checkout, and signed events."""
 
 import json
 import threading
+import time
 
 import httpx
-import pytest
 
 from stripe_standin import create_standin_app, serve_in_thread
+from stripe_standin.webhooks import signature_header
 from tokenapp.extensions import db
-from tokenapp.services import stripe_setup
+from tokenapp.models import TokenPurchase, TokenTransaction
+
+from .web import csrf_token, user_id
 
 OK_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
@@ -85,20 +88,36 @@ class StripeStandin:
         self.handle.shutdown()
 
 
-@pytest.fixture
-def stripe_standin(app):
-    """The stand-in for this test's app, with products and prices set up in it."""
-    standin = StripeStandin(app)
-    app.config["STRIPE_API_BASE"] = standin.url
-    with app.app_context():
-        stripe_setup.sync()
-        db.session.remove()
-    standin.wait()
-    yield standin
-    standin.close()
-
-
 def app_path(url: str) -> str:
     """The path and query of an absolute app URL, for the test client."""
     parsed = httpx.URL(url)
     return parsed.raw_path.decode()
+
+
+def start_checkout(client, package_key="pro") -> str:
+    """Start a Checkout for a pack through the buy form; the hosted page's URL."""
+    response = client.post("/tokens/checkout", data={"package_key": package_key, "csrf_token": csrf_token(client)})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def purchase(app, **filters) -> TokenPurchase:
+    with app.app_context():
+        row = db.session.execute(db.select(TokenPurchase).filter_by(**filters)).scalar_one()
+        db.session.expunge(row)
+        return row
+
+
+def ledger_rows(app, email="ada@example.com"):
+    """(type, amount) of the user's ledger rows, oldest first."""
+    with app.app_context():
+        return db.session.execute(
+            db.select(TokenTransaction.type, TokenTransaction.amount).where(TokenTransaction.user_id == user_id(app, email))
+            .order_by(TokenTransaction.id)).all()
+
+
+def signed(app, event: dict, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, dict]:
+    """An event's body and headers as Stripe would post them, signed with the app's webhook secret."""
+    body = json.dumps(event).encode()
+    header = signature_header(body, secret or app.config["STRIPE_WEBHOOK_SECRET"], timestamp or int(time.time()))
+    return body, {"Stripe-Signature": header, "Content-Type": "application/json"}

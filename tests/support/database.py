@@ -1,0 +1,17 @@
+"""What is in the database, for before/after comparisons."""
+
+from sqlalchemy import func, select
+
+from tokenapp.extensions import db
+
+
+def database_state(app, tables: set[str] | None = None) -> dict:
+    """Row counts of `tables` (default: all) and every balance, for before/after comparisons."""
+    from tokenapp.models import TokenAccount
+
+    with app.app_context():
+        counts = {table.name: db.session.execute(select(func.count()).select_from(table)).scalar()
+                  for table in db.metadata.sorted_tables if tables is None or table.name in tables}
+        balances = sorted(db.session.execute(select(TokenAccount.user_id, TokenAccount.balance)).all())
+        db.session.remove()
+    return {"rows": counts, "balances": balances}
