@@ -43,6 +43,8 @@ HOSTILE = {
     "JOB_PERIOD_SECONDS": "1",
     "RESUME_PARSE_SECONDS": "1",
     "RESUME_PARSE_MEMORY_MB": "128",
+    "BONUS_TOKEN_EXPIRY_DAYS": "1",
+    "PAID_TOKEN_EXPIRY_DAYS": "1",
     "FLASK_DEBUG": "1",
     "FLASK_APP": "hostile_nowhere",
     "WEB_CONCURRENCY": "9",

@@ -50,6 +50,8 @@ TEST_SETTINGS: dict[str, str] = {
     "JOB_PERIOD_SECONDS": "",
     "RESUME_PARSE_SECONDS": "",
     "RESUME_PARSE_MEMORY_MB": "",
+    "BONUS_TOKEN_EXPIRY_DAYS": "",
+    "PAID_TOKEN_EXPIRY_DAYS": "",
     "FLASK_DEBUG": "",
 }
 
