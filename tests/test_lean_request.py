@@ -11,14 +11,14 @@ import pytest
 from flask import jsonify
 from limits.storage import MemoryStorage
 from psycopg import pq
-from sqlalchemy import event, inspect, update
+from sqlalchemy import event, inspect, select, update
 
 from tokenapp import create_app
 from tokenapp.extensions import db
-from tokenapp.models import User, UserSession
+from tokenapp.models import TokenAccount, User, UserSession
 from tokenapp.ratelimits import EXTENSION_KEY, SweptMemoryStorage
 from tokenapp.security import CONTENT_SECURITY_POLICY
-from tokenapp.services import sessions
+from tokenapp.services import ledger, sessions
 
 
 def _cookie_ids(client) -> tuple[str, str]:
@@ -149,17 +149,30 @@ class Wire:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-def test_a_deduct_is_one_transaction_of_its_four_statements_and_no_ping(app, api):
+def test_a_deduct_loads_its_user_then_is_one_transaction_of_its_three_statements_and_no_ping(app, api):
     with app.app_context():
         wire = Wire(db.engine)
     assert api.deduct("ats_check").status_code == 201  # on a new connection, which is never pinged
     answers = []
     assert wire.round_trips(lambda: answers.append(api.deduct("ats_check"))) == [
-        '"BEGIN"', "Sync", "Sync", "Sync", "Sync", '"COMMIT"']
+        "Sync", '"BEGIN"', "Sync", "Sync", "Sync", '"COMMIT"']
     assert answers[0].status_code == 201
-    assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == [
-        '"BEGIN"', "Sync", "Sync", '"ROLLBACK"']
+    assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == ["Sync", "Sync"]
     assert answers[1].get_json()["balance"] == 10 - 2 * 4
+
+
+@pytest.mark.parametrize("backend", ["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+def test_a_read_inside_an_open_transaction_sees_its_writes(app, user):
+    with app.app_context():
+        user_id = db.session.execute(select(User.id).where(User.email == user)).scalar_one()
+        before = ledger.balance_of(user_id).balance
+        db.session.execute(update(TokenAccount).where(TokenAccount.user_id == user_id)
+                           .values(balance=TokenAccount.balance + 5))
+        assert ledger.balance_of(user_id).balance == before + 5
+        db.session.rollback()
+        assert ledger.balance_of(user_id).balance == before
+        assert db.session.connection().connection.dbapi_connection.autocommit is False
+        db.session.remove()
 
 
 def test_api_answers_set_no_cookie(api):

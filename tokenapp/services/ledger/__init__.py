@@ -21,11 +21,11 @@ transaction and never commit; the others open their own.
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...database import is_unique_violation, write_transaction
+from ...database import is_unique_violation, read_one, write_transaction
 from ...extensions import db
 from ...models import TokenAccount, TransactionType
 from ..errors import InvalidAmount
@@ -75,18 +75,21 @@ def current_balance(user_id: int) -> int:
     return balance or 0
 
 
+_BALANCE = (select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt, TokenAccount.lifetime_spent)
+            .where(TokenAccount.user_id == bindparam("user_id")))
+
+
 def balance_of(user_id: int) -> BalanceView:
-    """The owner's balance: one indexed read (the sweep job, not a read, refunds stale charges).
+    """The owner's balance: one indexed read, outside any transaction when none is open (`database.read_one`).
+
+    The sweep job, not a read, refunds stale charges.
 
     "Has spent" means `lifetime_spent > 0`: tokens spent and not refunded.
     """
-    row = db.session.execute(
-        select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt, TokenAccount.lifetime_spent)
-        .where(TokenAccount.user_id == user_id)
-    ).first()
+    row = read_one(db.session.connection(), _BALANCE, {"user_id": user_id})
     if row is None:
         return BalanceView(0, False)
-    return BalanceView(row.balance, row.is_unlimited, row.debt, has_spent=row.lifetime_spent > 0)
+    return BalanceView(row["balance"], row["is_unlimited"], row["debt"], has_spent=row["lifetime_spent"] > 0)
 
 
 def open_account(user_id: int) -> None:
