@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import jsonify
+from flask_limiter import Limiter
 from limits.storage import MemoryStorage
 from psycopg import pq
 from sqlalchemy import event, inspect, select, update
 
 from tokenapp import create_app
+from tokenapp.api.parsing import BadRequest
 from tokenapp.extensions import db
 from tokenapp.models import TokenAccount, User, UserSession
 from tokenapp.ratelimits import EXTENSION_KEY, SweptMemoryStorage
@@ -191,3 +193,18 @@ def test_the_app_remembers_sync_hooks_without_keeping_them_alive(app):
     del per_request_hook
     gc.collect()
     assert len(app._known_sync) == before - 1
+
+
+def test_only_limited_views_consult_the_limiter(database_urls, monkeypatch):
+    checked = []
+    monkeypatch.setattr(Limiter, "_check_request_limit",
+                        lambda self, callable_name=None, in_middleware=True: checked.append(callable_name))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_urls["sqlite"], "RATELIMIT_ENABLED": True,
+                      "REDIS_URL": ""})
+    assert app.test_client().get("/healthz").status_code == 200
+    assert checked == []
+    app.test_client().post("/api/tokens/deduct")
+    assert checked == []  # anonymous: refused before the view
+    with app.test_request_context("/api/tokens/deduct", method="POST"), pytest.raises(BadRequest):
+        app.view_functions["api.deduct"]()  # the limit is checked, then the missing body refused
+    assert len(checked) == 1
