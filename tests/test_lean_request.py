@@ -8,8 +8,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import jsonify
+from flask import jsonify, request
 from flask_limiter import Limiter
+from itsdangerous import URLSafeTimedSerializer
 from limits.storage import MemoryStorage
 from psycopg import pq
 from sqlalchemy import event, inspect, select, update
@@ -208,3 +209,51 @@ def test_only_limited_views_consult_the_limiter(database_urls, monkeypatch):
     with app.test_request_context("/api/tokens/deduct", method="POST"), pytest.raises(BadRequest):
         app.view_functions["api.deduct"]()  # the limit is checked, then the missing body refused
     assert len(checked) == 1
+
+
+def test_a_remembered_session_cookie_is_still_checked_for_expiry_tampering_and_key(app, client, user,
+                                                                                   monkeypatch):
+    name = app.config["SESSION_COOKIE_NAME"]
+    assert client.get("/").status_code == 200  # shows (and so drops) the sign-up's flashed message
+    cookie = client.get_cookie(name).value
+    interface = app.session_interface
+    verified = []
+    real_loads = URLSafeTimedSerializer.loads
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads",
+                        lambda *args, **kwargs: (verified.append(1), real_loads(*args, **kwargs))[1])
+
+    def opened(value, at=None):
+        if at is not None:
+            monkeypatch.setattr(time, "time", lambda: at)
+        with app.test_request_context("/", headers={"Cookie": f"{name}={value}"}):
+            return dict(interface.open_session(app, request))
+
+    first = opened(cookie)
+    assert first["sid"] and first["_user_id"] and "_flashes" not in first and len(verified) == 1
+    assert [opened(cookie) for _ in range(3)] == [first] * 3 and len(verified) == 1
+    assert opened(cookie[:-2] + ("AA" if cookie[-2:] != "AA" else "BB")) == {}
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    real_time = time.time()
+    assert opened(cookie, at=real_time + lifetime - 60) == first
+    assert opened(cookie, at=real_time + lifetime + 60) == {}
+    assert opened(cookie, at=real_time - 3600) == {}
+    monkeypatch.setattr(time, "time", lambda: real_time)
+    app.secret_key = "another key"
+    assert opened(cookie) == {}
+
+
+def test_a_remembered_session_is_copied_and_nested_values_are_not_remembered(app, client, user):
+    name = app.config["SESSION_COOKIE_NAME"]
+    with_flash = client.get_cookie(name).value
+    assert client.get("/").status_code == 200
+    plain = client.get_cookie(name).value
+    interface = app.session_interface
+    with app.test_request_context("/", headers={"Cookie": f"{name}={plain}"}):
+        opened = interface.open_session(app, request)
+        opened["sid"] = "changed"
+        opened.setdefault("_flashes", []).append(("message", "hello"))
+        again = interface.open_session(app, request)
+        assert again["sid"] not in ("changed", None) and "_flashes" not in again
+    with app.test_request_context("/", headers={"Cookie": f"{name}={with_flash}"}):
+        assert interface.open_session(app, request)["_flashes"]
+    assert [key[0] for key in interface._verified] == [plain]
