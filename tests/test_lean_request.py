@@ -7,18 +7,21 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import jsonify
+from flask import jsonify, request
+from flask_limiter import Limiter
+from itsdangerous import URLSafeTimedSerializer
 from limits.storage import MemoryStorage
 from psycopg import pq
-from sqlalchemy import event, inspect, update
+from sqlalchemy import event, inspect, select, update
 
 from support.apps import make_app
 from support.settings import TEST_DATABASE_URL
+from tokenapp.api.parsing import BadRequest
 from tokenapp.extensions import db
-from tokenapp.models import User, UserSession
+from tokenapp.models import TokenAccount, User, UserSession
 from tokenapp.ratelimits import EXTENSION_KEY, SweptMemoryStorage
 from tokenapp.security import CONTENT_SECURITY_POLICY
-from tokenapp.services import sessions
+from tokenapp.services import ledger, sessions
 
 
 def _cookie_ids(client) -> tuple[str, str]:
@@ -148,18 +151,32 @@ class Wire:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
-def test_a_deduct_is_one_transaction_of_its_five_statements_and_no_ping(app, api):
-    """The user's load, the charge INSERT, the account UPDATE, the lot UPDATE (ledger v2) and the row INSERT."""
+def test_a_deduct_loads_its_user_then_is_one_transaction_of_its_four_statements_and_no_ping(app, api):
+    """The user's load outside a transaction; then the charge INSERT, the account UPDATE, the lot UPDATE
+    (ledger v2) and the row INSERT in one."""
     with app.app_context():
         wire = Wire(db.engine)
     assert api.deduct("ats_check").status_code == 201  # on a new connection, which is never pinged
     answers = []
     assert wire.round_trips(lambda: answers.append(api.deduct("ats_check"))) == [
-        '"BEGIN"', "Sync", "Sync", "Sync", "Sync", "Sync", '"COMMIT"']
+        "Sync", '"BEGIN"', "Sync", "Sync", "Sync", "Sync", '"COMMIT"']
     assert answers[0].status_code == 201
-    assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == [
-        '"BEGIN"', "Sync", "Sync", '"ROLLBACK"']
+    assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == ["Sync", "Sync"]
     assert answers[1].get_json()["balance"] == 10 - 2 * 4
+
+
+@pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
+def test_a_read_inside_an_open_transaction_sees_its_writes(app, user):
+    with app.app_context():
+        user_id = db.session.execute(select(User.id).where(User.email == user)).scalar_one()
+        before = ledger.balance_of(user_id).balance
+        db.session.execute(update(TokenAccount).where(TokenAccount.user_id == user_id)
+                           .values(balance=TokenAccount.balance + 5))
+        assert ledger.balance_of(user_id).balance == before + 5
+        db.session.rollback()
+        assert ledger.balance_of(user_id).balance == before
+        assert db.session.connection().connection.dbapi_connection.autocommit is False
+        db.session.remove()
 
 
 def test_api_answers_set_no_cookie(api):
@@ -178,3 +195,65 @@ def test_the_app_remembers_sync_hooks_without_keeping_them_alive(app):
     del per_request_hook
     gc.collect()
     assert len(app._known_sync) == before - 1
+
+
+def test_only_limited_views_consult_the_limiter(database_urls, monkeypatch):
+    checked = []
+    monkeypatch.setattr(Limiter, "_check_request_limit",
+                        lambda self, callable_name=None, in_middleware=True: checked.append(callable_name))
+    app = make_app(database_urls["sqlite"], RATELIMIT_ENABLED=True, REDIS_URL="")
+    assert app.test_client().get("/healthz").status_code == 200
+    assert checked == []
+    app.test_client().post("/api/tokens/deduct")
+    assert checked == []  # anonymous: refused before the view
+    with app.test_request_context("/api/tokens/deduct", method="POST"), pytest.raises(BadRequest):
+        app.view_functions["api.deduct"]()  # the limit is checked, then the missing body refused
+    assert len(checked) == 1
+
+
+def test_a_remembered_session_cookie_is_still_checked_for_expiry_tampering_and_key(app, client, user,
+                                                                                   monkeypatch):
+    name = app.config["SESSION_COOKIE_NAME"]
+    assert client.get("/").status_code == 200  # shows (and so drops) the sign-up's flashed message
+    cookie = client.get_cookie(name).value
+    interface = app.session_interface
+    verified = []
+    real_loads = URLSafeTimedSerializer.loads
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads",
+                        lambda *args, **kwargs: (verified.append(1), real_loads(*args, **kwargs))[1])
+
+    def opened(value, at=None):
+        if at is not None:
+            monkeypatch.setattr(time, "time", lambda: at)
+        with app.test_request_context("/", headers={"Cookie": f"{name}={value}"}):
+            return dict(interface.open_session(app, request))
+
+    first = opened(cookie)
+    assert first["sid"] and first["_user_id"] and "_flashes" not in first and len(verified) == 1
+    assert [opened(cookie) for _ in range(3)] == [first] * 3 and len(verified) == 1
+    assert opened(cookie[:-2] + ("AA" if cookie[-2:] != "AA" else "BB")) == {}
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    real_time = time.time()
+    assert opened(cookie, at=real_time + lifetime - 60) == first
+    assert opened(cookie, at=real_time + lifetime + 60) == {}
+    assert opened(cookie, at=real_time - 3600) == {}
+    monkeypatch.setattr(time, "time", lambda: real_time)
+    app.secret_key = "another key"
+    assert opened(cookie) == {}
+
+
+def test_a_remembered_session_is_copied_and_nested_values_are_not_remembered(app, client, user):
+    name = app.config["SESSION_COOKIE_NAME"]
+    with_flash = client.get_cookie(name).value
+    assert client.get("/").status_code == 200
+    plain = client.get_cookie(name).value
+    interface = app.session_interface
+    with app.test_request_context("/", headers={"Cookie": f"{name}={plain}"}):
+        opened = interface.open_session(app, request)
+        opened["sid"] = "changed"
+        opened.setdefault("_flashes", []).append(("message", "hello"))
+        again = interface.open_session(app, request)
+        assert again["sid"] not in ("changed", None) and "_flashes" not in again
+    with app.test_request_context("/", headers={"Cookie": f"{name}={with_flash}"}):
+        assert interface.open_session(app, request)["_flashes"]
+    assert [key[0] for key in interface._verified] == [plain]

@@ -10,11 +10,12 @@ always send one on a cross-site form post). From then on the ordinary
 session-bound check applies.
 """
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, current_app, request, session
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import BadData, URLSafeTimedSerializer
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadData, BadSignature, URLSafeTimedSerializer
 
 CSRF_FIELD = "csrf_token"
 CSRF_SALT = "wtf-csrf-token"
@@ -22,8 +23,48 @@ UNBOUND_TOKEN_MAX_AGE = 24 * 3600
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 class QuietSessionInterface(SecureCookieSessionInterface):
-    """Saves sessions as Flask does, but never sends a cookie for an empty session the client never had."""
+    """Flask's signed-cookie sessions, with two changes.
+
+    It never sends a cookie for an empty session the client never had. And it
+    remembers the cookies whose signature it has checked, with the time they
+    were signed, so a client that sends the same cookie again (every API
+    call of a signed-in user) skips the HMAC and the decoding. The
+    expiry is still checked on every request, exactly as itsdangerous checks
+    it, and the memory is per secret key, so a rotated key verifies again.
+    Only sessions of plain values are remembered: each request gets its own
+    copy, which a change to a nested value (a list of flashed messages) could
+    otherwise reach through.
+    """
+
+    REMEMBERED_COOKIES = 4096
+
+    def __init__(self) -> None:
+        self._verified: dict[tuple, tuple[dict, int]] = {}
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value or not app.secret_key:
+            return super().open_session(app, request)
+        memory_key = (value, app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        verified = self._verified.get(memory_key)
+        if verified is not None and 0 <= int(time.time()) - verified[1] <= max_age:
+            return self.session_class(verified[0])
+        serializer = self.get_signing_serializer(app)
+        assert serializer is not None  # the app has a secret key
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if isinstance(data, dict) and all(isinstance(item, _PLAIN) for item in data.values()):
+            if len(self._verified) >= self.REMEMBERED_COOKIES:
+                self._verified.clear()
+            self._verified[memory_key] = (data, int(signed_at.timestamp()))
+        return self.session_class(data)
 
     def save_session(self, app: Flask, session, response) -> None:
         if not session and self.get_cookie_name(app) not in request.cookies:

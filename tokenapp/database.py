@@ -11,8 +11,9 @@ import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Executable, event
+from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError, InvalidatePoolError
 from sqlalchemy.orm import Session
 
@@ -75,6 +76,31 @@ def write_transaction() -> Iterator[Session]:
         raise
     finally:
         session.info.pop(WRITE_OPTION, None)
+
+
+def read_one(connection: Connection, statement: Executable, params: dict) -> RowMapping | None:
+    """The first row of a one-statement read on `connection`, with no transaction opened for it
+    when none is open yet on PostgreSQL.
+
+    Under READ COMMITTED a statement run on its own (autocommit) sees exactly
+    what the first statement of a transaction would, so a read that starts a
+    request (loading the signed-in user, a balance) need not pay psycopg's
+    `BEGIN` now and a `ROLLBACK` when the connection goes back to the pool (a
+    rollback also makes psycopg drop its prepared statements). A later
+    statement on the connection opens its transaction as before. Inside an
+    open transaction, or on SQLite, the read runs in that transaction as usual
+    (it must see the transaction's own writes).
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None or pgconn.transaction_status != TransactionStatus.IDLE:
+        return connection.execute(statement, params).mappings().first()
+    dbapi_connection.autocommit = True  # type: ignore[union-attr]  # a psycopg connection: it has pgconn
+    try:
+        return connection.execute(statement, params).mappings().first()
+    finally:
+        if pgconn.transaction_status == TransactionStatus.IDLE:  # a broken connection is discarded, not reused
+            dbapi_connection.autocommit = False  # type: ignore[union-attr]
 
 
 def engine_options(config: dict) -> dict:

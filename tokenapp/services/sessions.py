@@ -3,7 +3,8 @@
 Signing in makes a record with a random id, kept in the (signed) session
 cookie; every request loads the user through that record in one query,
 built once and run through Core (the ORM's loading machinery cost a third of
-a millisecond of CPU per request).
+a millisecond of CPU per request), outside any transaction on PostgreSQL
+(`database.read_one`).
 Signing out deletes it, so a copy of the cookie stops working; a password
 change deletes all the user's other records. A record older than the app's
 PERMANENT_SESSION_LIFETIME no longer signs anyone in.
@@ -18,7 +19,7 @@ from sqlalchemy import CursorResult, bindparam, delete, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from ..database import write_transaction
+from ..database import read_one, write_transaction
 from ..digits import id_or_none
 from ..extensions import db
 from ..models import User, UserSession
@@ -54,9 +55,9 @@ def user_for(user_id: str, session_id: str | None) -> User | None:
     number = id_or_none(user_id)
     if number is None:
         return None
-    row = db.session.connection().execute(_LIVE_SESSION_USER, {
+    row = read_one(db.session.connection(), _LIVE_SESSION_USER, {
         "user_id": number, "session_id": session_id or "", "oldest": _oldest_valid(),
-    }).mappings().first()
+    })
     return None if row is None else _as_loaded(row)
 
 

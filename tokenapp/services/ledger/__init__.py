@@ -47,11 +47,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...database import is_unique_violation, write_transaction
+from ...database import is_unique_violation, read_one, write_transaction
 from ...extensions import db
 from ...models import Counterparty, LotKind, LotSource, TokenAccount, TokenLot, TransactionType
 from ...models._types import utcnow
@@ -122,21 +122,26 @@ def current_balance(user_id: int) -> int:
     return balance or 0
 
 
+_BALANCE = (select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt, TokenAccount.lifetime_spent,
+                   TokenAccount.next_expiry_at)
+            .where(TokenAccount.user_id == bindparam("user_id")))
+
+
 def balance_of(user_id: int) -> BalanceView:
-    """The owner's balance: one indexed read, plus the expiry of any lot that is due (rare).
+    """The owner's balance: one indexed read, outside any transaction when none is open (`database.read_one`),
+    plus the expiry of any lot that is due (rare). The sweep job, not a read, refunds stale charges.
 
     "Has spent" means `lifetime_spent > 0`: tokens spent and not refunded.
     """
-    stmt = select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt, TokenAccount.lifetime_spent,
-                  TokenAccount.next_expiry_at).where(TokenAccount.user_id == user_id)
-    row = db.session.execute(stmt).first()
+    row = read_one(db.session.connection(), _BALANCE, {"user_id": user_id})
     if row is None:
         return BalanceView(0, False)
-    if row.next_expiry_at is not None and row.next_expiry_at <= utcnow():
+    if row["next_expiry_at"] is not None and row["next_expiry_at"] <= utcnow():
         with write_transaction() as tx:
             writer.lock(tx, user_id)
-        row = db.session.execute(stmt).one()
-    return BalanceView(row.balance, row.is_unlimited, row.debt, has_spent=row.lifetime_spent > 0)
+        row = read_one(db.session.connection(), _BALANCE, {"user_id": user_id})
+        assert row is not None  # the account row is never deleted while its user exists
+    return BalanceView(row["balance"], row["is_unlimited"], row["debt"], has_spent=row["lifetime_spent"] > 0)
 
 
 def paid_balance(user_id: int) -> int:
