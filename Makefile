@@ -1,6 +1,6 @@
 # make run: a working app on SQLite with no keys and no network.
 # make test: the whole suite on 2 workers (PostgreSQL too when TEST_DATABASE_URL is set).
-# make lint: ruff and mypy. make lock: re-pin requirements*.lock after a change to pyproject.toml.
+# make lint: ruff (lint and format check) and mypy. make lock: re-pin requirements*.lock after a change to pyproject.toml.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app tokenapp
@@ -41,6 +41,7 @@ test: install-dev
 
 lint: install-dev
 	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 	$(PY) -m mypy
 
 format: install-dev

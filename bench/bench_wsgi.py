@@ -13,8 +13,8 @@ import os
 
 from tokenapp import create_app
 
-RAISED = {name: "1000000 per minute"
-          for name in ("deductions_per_user", "checkouts_per_user", "purchase_checks_per_user")}
+RAISED = {
+    name: "1000000 per minute" for name in ("deductions_per_user", "checkouts_per_user", "purchase_checks_per_user")
+}
 
-app = create_app({"RATE_LIMIT_RULES": RAISED,
-                  "RATELIMIT_ENABLED": os.environ.get("BENCH_RATE_LIMITS", "on") == "on"})
+app = create_app({"RATE_LIMIT_RULES": RAISED, "RATELIMIT_ENABLED": os.environ.get("BENCH_RATE_LIMITS", "on") == "on"})

@@ -64,6 +64,7 @@ def check_postgres() -> str | None:
 
 def cpu_idle_percent(seconds: float = 1.0) -> float | None:
     """How idle the CPUs were over the next `seconds` (from /proc/stat), or None off Linux."""
+
     def sample():
         """(all ticks, idle + iowait ticks) since boot."""
         with open("/proc/stat") as stat:
@@ -92,11 +93,13 @@ def make_app(url: str, pool_size: int = 24):
     """An app on `url` with a pool big enough for every bench thread."""
     from tokenapp import create_app
 
-    return create_app({
-        "SQLALCHEMY_DATABASE_URI": url,
-        "PASSWORD_HASH_METHOD": FAST_HASH,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": pool_size, "max_overflow": 8, "pool_timeout": 60},
-    })
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "PASSWORD_HASH_METHOD": FAST_HASH,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": pool_size, "max_overflow": 8, "pool_timeout": 60},
+        }
+    )
 
 
 def migrate_and_seed(app) -> None:

@@ -55,8 +55,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each wrk or pgbench run")
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"),
-                        help="gthread runs 4 threads a worker with keep-alive, as gunicorn.conf.py deploys")
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=("sync", "gthread"),
+        help="gthread runs 4 threads a worker with keep-alive, as gunicorn.conf.py deploys",
+    )
     args = parser.parse_args()
     trees = {"before": os.path.abspath(args.before), "after": common.ROOT}
     if not os.path.isdir(os.path.join(trees["before"], "tokenapp")):
@@ -74,8 +78,9 @@ def main() -> int:
         pg = proc_cpu.postgres_backends(args.pg_db)
         targets = {}
         for name, root in trees.items():
-            process, base = http_bench.start_gunicorn(url, args.workers, args.worker_class, os.path.join(workdir, f"{name}.log"),
-                                                      root=root)
+            process, base = http_bench.start_gunicorn(
+                url, args.workers, args.worker_class, os.path.join(workdir, f"{name}.log"), root=root
+            )
             servers[name] = process
             users_file = os.path.join(workdir, f"users-{name}.tsv")
             http_bench.write_users_file(base, emails, users_file)
@@ -91,14 +96,22 @@ def main() -> int:
                 for kind, endpoint in http_bench.ENDPOINTS.items():
                     result = http_bench.run_wrk(base, users_file, *endpoint, CLIENTS, args.seconds, meter)
                     if result["non2xx"] or result["socket_errors"]:
-                        raise RuntimeError(f"{tree} {kind}: {result['non2xx']} non-2xx, "
-                                           f"{result['socket_errors']} socket errors")
+                        raise RuntimeError(
+                            f"{tree} {kind}: {result['non2xx']} non-2xx, {result['socket_errors']} socket errors"
+                        )
                     runs[(tree, kind)].append(result)
-                    print(f"  round {round_no + 1} {tree:6} {kind:8} {result['rate']:6.0f} req/s "
-                          f"CPU {result['cpu'].text()} ms/req", file=sys.stderr, flush=True)
+                    print(
+                        f"  round {round_no + 1} {tree:6} {kind:8} {result['rate']:6.0f} req/s "
+                        f"CPU {result['cpu'].text()} ms/req",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             floors.append(pgbench_floor.run(url, floor_users, CLIENTS, args.seconds))
-            print(f"  round {round_no + 1} floor  {floors[-1]['rate']:6.0f} tx/s CPU {floors[-1]['cpu'].text()} ms/tx",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  round {round_no + 1} floor  {floors[-1]['rate']:6.0f} tx/s CPU {floors[-1]['cpu'].text()} ms/tx",
+                file=sys.stderr,
+                flush=True,
+            )
         print(report(trees, runs, floors, args))
     finally:
         for process in servers.values():
@@ -110,28 +123,38 @@ def main() -> int:
 
 def report(trees: dict, runs: dict, floors: list[dict], args) -> str:
     """The comparison table and the ratios."""
-    lines = [f"{args.rounds} rounds, before/after alternating, gunicorn -w {args.workers} -k {args.worker_class}, wrk -c{CLIENTS}, "
-             f"{args.seconds:g} s runs; median (min..max). before = {trees['before']}",
-             f"{'tree':7} {'request':8} {'req/s':>20} {'worker CPU ms/req':>22} {'PostgreSQL CPU ms/req':>22}"]
+    lines = [
+        f"{args.rounds} rounds, before/after alternating, gunicorn -w {args.workers} -k {args.worker_class}, wrk -c{CLIENTS}, "
+        f"{args.seconds:g} s runs; median (min..max). before = {trees['before']}",
+        f"{'tree':7} {'request':8} {'req/s':>20} {'worker CPU ms/req':>22} {'PostgreSQL CPU ms/req':>22}",
+    ]
     for tree in trees:
         for kind in http_bench.ENDPOINTS:
             results = runs[(tree, kind)]
-            lines.append(f"{tree:7} {kind:8} {spread([r['rate'] for r in results], '.0f'):>20} "
-                         f"{spread([r['cpu'].app_ms for r in results]):>22} "
-                         f"{spread([r['cpu'].pg_ms for r in results]):>22}")
-    lines.append(f"{'floor':7} {'pgbench':8} {spread([f['rate'] for f in floors], '.0f'):>20} "
-                 f"{spread([f['cpu'].app_ms for f in floors]):>22} {spread([f['cpu'].pg_ms for f in floors]):>22}"
-                 "   (worker column: pgbench's own CPU)")
+            lines.append(
+                f"{tree:7} {kind:8} {spread([r['rate'] for r in results], '.0f'):>20} "
+                f"{spread([r['cpu'].app_ms for r in results]):>22} "
+                f"{spread([r['cpu'].pg_ms for r in results]):>22}"
+            )
+    lines.append(
+        f"{'floor':7} {'pgbench':8} {spread([f['rate'] for f in floors], '.0f'):>20} "
+        f"{spread([f['cpu'].app_ms for f in floors]):>22} {spread([f['cpu'].pg_ms for f in floors]):>22}"
+        "   (worker column: pgbench's own CPU)"
+    )
     for tree in trees:
         deduct = [r["rate"] for r in runs[(tree, "deduct")]]
         balance = [r["rate"] for r in runs[(tree, "balance")]]
-        lines.append(f"{tree}: deduct/s ÷ balance/s {spread([d / b for d, b in zip(deduct, balance, strict=True)])}, "
-                     f"deduct/s ÷ floor/s {spread([d / f['rate'] for d, f in zip(deduct, floors, strict=True)], '.3f')}")
+        lines.append(
+            f"{tree}: deduct/s ÷ balance/s {spread([d / b for d, b in zip(deduct, balance, strict=True)])}, "
+            f"deduct/s ÷ floor/s {spread([d / f['rate'] for d, f in zip(deduct, floors, strict=True)], '.3f')}"
+        )
     for kind in http_bench.ENDPOINTS:
         before = statistics.median(r["cpu"].app_ms for r in runs[("before", kind)])
         after = statistics.median(r["cpu"].app_ms for r in runs[("after", kind)])
-        lines.append(f"{kind}: worker CPU {before:.2f} -> {after:.2f} ms/req ({after - before:+.2f}, "
-                     f"{100 * (after - before) / before:+.0f}%)")
+        lines.append(
+            f"{kind}: worker CPU {before:.2f} -> {after:.2f} ms/req ({after - before:+.2f}, "
+            f"{100 * (after - before) / before:+.0f}%)"
+        )
     return "\n".join(lines)
 
 

@@ -86,8 +86,7 @@ CHECKS = {
         JOIN (SELECT user_id, sum(remaining) AS held FROM token_lots GROUP BY user_id) l ON l.user_id = a.user_id
         JOIN token_transactions n ON n.id = r.last
         WHERE a.balance <> r.total OR a.balance <> l.held OR a.balance <> n.balance_after""",
-    "lots due by the last run's moment that still hold tokens":
-        "SELECT count(*) FROM token_lots WHERE remaining > 0 AND expires_at <= :as_of",
+    "lots due by the last run's moment that still hold tokens": "SELECT count(*) FROM token_lots WHERE remaining > 0 AND expires_at <= :as_of",
     "lots whose remaining is not the sum of the rows naming them": """
         SELECT count(*) FROM token_lots l
         JOIN (SELECT lot_id, sum(amount) AS moved FROM token_transactions WHERE lot_id IS NOT NULL GROUP BY lot_id) r
@@ -183,12 +182,21 @@ def one_run(app, pg, lock_clock: LockClock, as_of, batch: int | None) -> dict:
         db.session.remove()
     lots = _expiry_rows(app)
     holds = sorted(lock_clock.holds)
-    return {"idle": idle, "accounts": report.accounts, "tokens": report.tokens, "lots": lots, "wall": wall,
-            "app_ms": cpu * 1e3 / max(1, lots), "pg_ms": server.seconds * 1e3 / max(1, lots),
-            "hold_p50": common.percentile_ms(holds, 50), "hold_p99": common.percentile_ms(holds, 99),
-            "hold_max": holds[-1] * 1e3 if holds else None, "transactions": len(lock_clock.transactions),
-            "tx_mean": statistics.mean(lock_clock.transactions) * 1e3 if lock_clock.transactions else None,
-            "commit_mean": statistics.mean(lock_clock.commits) * 1e3 if lock_clock.commits else None}
+    return {
+        "idle": idle,
+        "accounts": report.accounts,
+        "tokens": report.tokens,
+        "lots": lots,
+        "wall": wall,
+        "app_ms": cpu * 1e3 / max(1, lots),
+        "pg_ms": server.seconds * 1e3 / max(1, lots),
+        "hold_p50": common.percentile_ms(holds, 50),
+        "hold_p99": common.percentile_ms(holds, 99),
+        "hold_max": holds[-1] * 1e3 if holds else None,
+        "transactions": len(lock_clock.transactions),
+        "tx_mean": statistics.mean(lock_clock.transactions) * 1e3 if lock_clock.transactions else None,
+        "commit_mean": statistics.mean(lock_clock.commits) * 1e3 if lock_clock.commits else None,
+    }
 
 
 _EXPIRED_TOTAL = 0
@@ -236,8 +244,11 @@ def main() -> int:
         with app.app_context():
             lot_count = db.session.execute(text("SELECT count(*) FROM token_lots")).scalar_one()
             db.session.remove()
-        print(f"built {args.users:,} users, {lot_count:,} lots, {lot_count:,} credit rows in {built:.1f} s "
-              f"(PostgreSQL {common.pg_version()}, {os.cpu_count()} CPUs)", file=sys.stderr)
+        print(
+            f"built {args.users:,} users, {lot_count:,} lots, {lot_count:,} credit rows in {built:.1f} s "
+            f"(PostgreSQL {common.pg_version()}, {os.cpu_count()} CPUs)",
+            file=sys.stderr,
+        )
         with app.app_context():
             lock_clock = LockClock(db.engine)
         ledger_package.write_transaction = lock_clock.wrap(ledger_package.write_transaction)
@@ -257,21 +268,29 @@ def main() -> int:
 
 
 def _print(args, lot_count: int, results: list[dict], found: dict[str, int]) -> None:
-    print(f"expiry sweep over {lot_count:,} lots ({args.users:,} accounts), {args.slice_minutes}/1000 of the "
-          f"expiring lots per run, batch {args.batch or 'default'}")
-    print(f"{'run':>3} {'idle%':>6} {'lots':>8} {'accounts':>8} {'s':>7} {'lots/s':>8} {'acc/s':>7} "
-          f"{'CPU ms/lot app/PG':>18} {'tx ms mean':>10} {'commit':>6} {'lock ms p50':>11} {'p99':>6} {'max':>7}")
+    print(
+        f"expiry sweep over {lot_count:,} lots ({args.users:,} accounts), {args.slice_minutes}/1000 of the "
+        f"expiring lots per run, batch {args.batch or 'default'}"
+    )
+    print(
+        f"{'run':>3} {'idle%':>6} {'lots':>8} {'accounts':>8} {'s':>7} {'lots/s':>8} {'acc/s':>7} "
+        f"{'CPU ms/lot app/PG':>18} {'tx ms mean':>10} {'commit':>6} {'lock ms p50':>11} {'p99':>6} {'max':>7}"
+    )
     for number, r in enumerate(results, 1):
         idle = "-" if r["idle"] is None else f"{r['idle']:.0f}"
-        print(f"{number:>3} {idle:>6} {r['lots']:>8,} {r['accounts']:>8,} {r['wall']:>7.1f} "
-              f"{r['lots'] / r['wall']:>8,.0f} {r['accounts'] / r['wall']:>7,.0f} "
-              f"{r['app_ms']:>8.3f}/{r['pg_ms']:<9.3f} {r['tx_mean']:>10.2f} {r['commit_mean']:>6.2f} {r['hold_p50']:>11.2f} "
-              f"{r['hold_p99']:>6.2f} {r['hold_max']:>7.1f}")
+        print(
+            f"{number:>3} {idle:>6} {r['lots']:>8,} {r['accounts']:>8,} {r['wall']:>7.1f} "
+            f"{r['lots'] / r['wall']:>8,.0f} {r['accounts'] / r['wall']:>7,.0f} "
+            f"{r['app_ms']:>8.3f}/{r['pg_ms']:<9.3f} {r['tx_mean']:>10.2f} {r['commit_mean']:>6.2f} {r['hold_p50']:>11.2f} "
+            f"{r['hold_p99']:>6.2f} {r['hold_max']:>7.1f}"
+        )
     rates = [r["lots"] / r["wall"] for r in results]
     if len(rates) > 1:
-        print(f"noise: lots/s spread max/min {max(rates) / min(rates):.2f}; "
-              f"CPU ms/lot app {min(r['app_ms'] for r in results):.3f}..{max(r['app_ms'] for r in results):.3f}, "
-              f"PG {min(r['pg_ms'] for r in results):.3f}..{max(r['pg_ms'] for r in results):.3f}")
+        print(
+            f"noise: lots/s spread max/min {max(rates) / min(rates):.2f}; "
+            f"CPU ms/lot app {min(r['app_ms'] for r in results):.3f}..{max(r['app_ms'] for r in results):.3f}, "
+            f"PG {min(r['pg_ms'] for r in results):.3f}..{max(r['pg_ms'] for r in results):.3f}"
+        )
     for name, count in found.items():
         print(f"check: {count} {name}{'' if count == 0 else '  FAIL'}")
 

@@ -24,8 +24,10 @@ from tokenapp.services import accounts, catalog, charges, ledger  # noqa: E402 -
 
 RUNS = 400
 FEATURE = "job_description_analysis"
-INPUTS = {"job_description": "Acme Robotics is hiring a Senior Python Engineer. Must have Python, PostgreSQL "
-                             "and Docker. Nice to have: Kubernetes. 5+ years of experience required."}
+INPUTS = {
+    "job_description": "Acme Robotics is hiring a Senior Python Engineer. Must have Python, PostgreSQL "
+    "and Docker. Nice to have: Kubernetes. 5+ years of experience required."
+}
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -84,16 +86,22 @@ def main() -> None:
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    print(f"{'backend':<11}{'run ungated p50':>16}{'run gated p50':>14}{'gate p50':>10}{'gate p99':>10}"
-          f"{'gate CPU':>10}{'target p99':>12}  result")
+    print(
+        f"{'backend':<11}{'run ungated p50':>16}{'run gated p50':>14}{'gate p50':>10}{'gate p99':>10}"
+        f"{'gate CPU':>10}{'target p99':>12}  result"
+    )
     for name, ungated, gated, gate in rows:
         verdict = "PASS" if name != "postgresql" or quantile(gate, 99) < 5 else "FAIL"
-        print(f"{name:<11}{statistics.median(ungated):>14.2f}ms{statistics.median(gated):>12.2f}ms"
-              f"{statistics.median(gate):>8.2f}ms{quantile(gate, 99):>8.2f}ms{CPU_MS[id(gate)]:>8.2f}ms"
-              f"{'<5ms (PG)':>12}  {verdict}")
-    print(f"\n{RUNS} runs each of {FEATURE} with the local engine, in-process, one thread; "
-          "gate = charge (held, ledger row) + capture (consume). gate CPU: this process's CPU per gate "
-          "(time.process_time; PostgreSQL's own is not in it).")
+        print(
+            f"{name:<11}{statistics.median(ungated):>14.2f}ms{statistics.median(gated):>12.2f}ms"
+            f"{statistics.median(gate):>8.2f}ms{quantile(gate, 99):>8.2f}ms{CPU_MS[id(gate)]:>8.2f}ms"
+            f"{'<5ms (PG)':>12}  {verdict}"
+        )
+    print(
+        f"\n{RUNS} runs each of {FEATURE} with the local engine, in-process, one thread; "
+        "gate = charge (held, ledger row) + capture (consume). gate CPU: this process's CPU per gate "
+        "(time.process_time; PostgreSQL's own is not in it)."
+    )
 
 
 if __name__ == "__main__":

@@ -36,9 +36,11 @@ ENDPOINTS = {"balance": ("GET", "/api/tokens/balance"), "deduct": ("POST", "/api
 UNUSED_STRIPE = {"STRIPE_SECRET_KEY": "sk_test_bench_unused", "STRIPE_WEBHOOK_SECRET": "whsec_bench_unused"}
 TARGET_P99_MS = 50.0
 
-WRK_MISSING = ("bench: wrk is not installed; the HTTP part needs it.\n"
-               "  Debian/Ubuntu: sudo apt-get install -y wrk    macOS: brew install wrk\n"
-               "  or run `.venv/bin/python bench/run.py --no-http` for the ledger part only.")
+WRK_MISSING = (
+    "bench: wrk is not installed; the HTTP part needs it.\n"
+    "  Debian/Ubuntu: sudo apt-get install -y wrk    macOS: brew install wrk\n"
+    "  or run `.venv/bin/python bench/run.py --no-http` for the ledger part only."
+)
 
 
 def wrk_path() -> str | None:
@@ -53,8 +55,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url: str, workers: int, worker_class: str, log_path: str,
-                   extra_env: dict | None = None, root: str = ROOT) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(
+    url: str, workers: int, worker_class: str, log_path: str, extra_env: dict | None = None, root: str = ROOT
+) -> tuple[subprocess.Popen, str]:
     """Start gunicorn on a free local port with the production settings; (process, base URL).
 
     It serves bench/bench_wsgi.py: the deployed app with the per-user rate limits
@@ -62,18 +65,36 @@ def start_gunicorn(url: str, workers: int, worker_class: str, log_path: str,
     the `tokenapp` package found in `root` (this repository unless told).
     """
     port = _free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TOKENAPP_", "STRIPE_", "AI_PROVIDER", "REDIS_URL", "RATE_LIMITS"))}
-    env.update(TOKENAPP_ENV="production", SECRET_KEY="bench-" + os.urandom(16).hex(), DATABASE_URL=url,
-               PYTHONPATH=os.pathsep.join(filter(None, [root, HERE, env.get("PYTHONPATH")])))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TOKENAPP_", "STRIPE_", "AI_PROVIDER", "REDIS_URL", "RATE_LIMITS"))
+    }
+    env.update(
+        TOKENAPP_ENV="production",
+        SECRET_KEY="bench-" + os.urandom(16).hex(),
+        DATABASE_URL=url,
+        PYTHONPATH=os.pathsep.join(filter(None, [root, HERE, env.get("PYTHONPATH")])),
+    )
     env.update({**UNUSED_STRIPE, **(extra_env or {})})
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", worker_class,
-               "-b", f"127.0.0.1:{port}", "bench_wsgi:app"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-k",
+        worker_class,
+        "-b",
+        f"127.0.0.1:{port}",
+        "bench_wsgi:app",
+    ]
     if worker_class == "gthread":
         command[5:5] = ["--threads", "4"]
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
     _wait_until_serving(base, process, log_path)
     return process, base
@@ -131,15 +152,26 @@ def login(base: str, email: str) -> tuple[str, str]:
         return cookie, CSRF_META.search(page).group(1)
 
 
-def run_wrk(base: str, users_file: str, method: str, path: str, clients: int, duration: float,
-            meter: CpuMeter | None = None) -> dict:
+def run_wrk(
+    base: str, users_file: str, method: str, path: str, clients: int, duration: float, meter: CpuMeter | None = None
+) -> dict:
     """One wrk run; the BENCH_RESULT figures plus the 2xx rate, and CPU per request when `meter` is given."""
     env = dict(os.environ, BENCH_USERS=users_file, BENCH_METHOD=method, BENCH_PATH=path, BENCH_UA=AGENT)
     if method == "POST":
         env["BENCH_BODY"] = DEDUCT_BODY
     threads = min(2, clients)
-    command = [wrk_path(), f"-t{threads}", f"-c{clients}", f"-d{max(1, round(duration))}s", "--timeout", "5s",
-               "--latency", "-s", LUA, base + path]
+    command = [
+        wrk_path(),
+        f"-t{threads}",
+        f"-c{clients}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        LUA,
+        base + path,
+    ]
     mark = meter.start() if meter else None
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60)
     line = next((line for line in done.stdout.splitlines() if line.startswith("BENCH_RESULT ")), None)
@@ -162,8 +194,16 @@ def _median_run(runs: list[dict]) -> dict:
     return merged
 
 
-def http_rows(backend: str, base: str, users_file: str, duration: float, rounds: int, log,
-              meter: CpuMeter | None = None, floor=None) -> list[Row]:
+def http_rows(
+    backend: str,
+    base: str,
+    users_file: str,
+    duration: float,
+    rounds: int,
+    log,
+    meter: CpuMeter | None = None,
+    floor=None,
+) -> list[Row]:
     """Balance and deduct rows at 8 and 32 clients, alternating the two endpoints round by round.
 
     `floor(clients, seconds)`, when given (PostgreSQL: pgbench), runs in each
@@ -186,9 +226,11 @@ def http_rows(backend: str, base: str, users_file: str, duration: float, rounds:
         if floors:
             rows.append(_floor_row(backend, clients, floors, deduct["rate"]))
         for name, result in (("balance", balance), ("deduct", deduct)):
-            log(f"  {backend:10} {name:8} {clients:2} clients: {result['rate']:6.0f} req/s, "
+            log(
+                f"  {backend:10} {name:8} {clients:2} clients: {result['rate']:6.0f} req/s, "
                 f"p99 {result['p99_us'] / 1e3:6.1f} ms, CPU {result['cpu'].text()} ms/req, "
-                f"non-2xx {result['non2xx']} (last {result['last_non2xx']})")
+                f"non-2xx {result['non2xx']} (last {result['last_non2xx']})"
+            )
     return rows
 
 
@@ -196,18 +238,34 @@ def _floor_row(backend: str, clients: int, floors: list[dict], deduct_rate: floa
     """The pgbench floor's row; its ratio is HTTP deduct/s over floor/s (no target: it says how lean a deduct is)."""
     rates = [run["rate"] for run in floors]
     rate = statistics.median(rates)
-    row = Row(backend, f"pgbench floor, {FLOOR_USERS // 1000}k users", f"{clients} cli", rate,
-              errors=sum(run["errors"] for run in floors), target="(ratio: deduct/s ÷ this)", rates=rates,
-              cpu=median_cpu([run["cpu"] for run in floors]))
+    row = Row(
+        backend,
+        f"pgbench floor, {FLOOR_USERS // 1000}k users",
+        f"{clients} cli",
+        rate,
+        errors=sum(run["errors"] for run in floors),
+        target="(ratio: deduct/s ÷ this)",
+        rates=rates,
+        cpu=median_cpu([run["cpu"] for run in floors]),
+    )
     row.fixed_ratio = deduct_rate / rate if rate else None
     return row
 
 
 def _row(backend: str, scenario: str, clients: int, result: dict, reference: float | None) -> Row:
     """A table row for one wrk run; deduct rows are judged against the balance rate."""
-    row = Row(backend, scenario, f"{clients} cli", result["rate"], reference, result["p50_us"] / 1e3,
-              result["p99_us"] / 1e3, result["non2xx"] + result["socket_errors"], rates=result["rates"],
-              cpu=result["cpu"])
+    row = Row(
+        backend,
+        scenario,
+        f"{clients} cli",
+        result["rate"],
+        reference,
+        result["p50_us"] / 1e3,
+        result["p99_us"] / 1e3,
+        result["non2xx"] + result["socket_errors"],
+        rates=result["rates"],
+        cpu=result["cpu"],
+    )
     if reference is None:
         row.target = "(reference)"
         return row

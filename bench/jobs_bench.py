@@ -33,10 +33,12 @@ import common  # noqa: E402 - after the set-up above
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 PG_DB = "tokenapp_bench_jobs"
-FEATURE_INPUTS = {"job_description": "Acme Robotics is hiring a Senior Python Engineer. Must have Python, "
-                                     "PostgreSQL and Docker. 5+ years of experience required.",
-                  "resume_text": "Ada Lovelace\nSkills: Python, PostgreSQL, Flask\nSenior Engineer, 2015 - Present",
-                  "tone": "professional"}
+FEATURE_INPUTS = {
+    "job_description": "Acme Robotics is hiring a Senior Python Engineer. Must have Python, "
+    "PostgreSQL and Docker. 5+ years of experience required.",
+    "resume_text": "Ada Lovelace\nSkills: Python, PostgreSQL, Flask\nSenior Engineer, 2015 - Present",
+    "tone": "professional",
+}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -55,9 +57,16 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
-    workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "tokenapp", "worker", "--no-scheduler"],
-                                cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for _ in range(count)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "tokenapp", "worker", "--no-scheduler"],
+            cwd=common.ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
     from rq import Worker
 
     from tokenapp.jobs.queue import redis_connection
@@ -156,8 +165,12 @@ def burst_round(kind: str, count: int, workers: list[subprocess.Popen]) -> dict:
     first = min(job.enqueued_at for job in jobs)
     last = max(job.ended_at for job in jobs)
     waits = [(job.started_at - job.enqueued_at).total_seconds() * 1000 for job in jobs]
-    return {"rate": count / (last - first).total_seconds(), "cpu_ms": 1000 * cpu / count,
-            "p50": percentile(waits, 0.5), "p99": percentile(waits, 0.99)}
+    return {
+        "rate": count / (last - first).total_seconds(),
+        "cpu_ms": 1000 * cpu / count,
+        "p50": percentile(waits, 0.5),
+        "p99": percentile(waits, 0.99),
+    }
 
 
 def paced_round(count: int = 40, gap: float = 0.05) -> dict:
@@ -190,12 +203,18 @@ def main() -> None:
     APP = common.make_app(url)
     APP.logger.setLevel("WARNING")
     common.migrate_and_seed(APP)
-    env = {**os.environ, "DATABASE_URL": url.replace("postgresql+psycopg", "postgresql"), "REDIS_URL": REDIS_URL,
-           "TOKENAPP_ENV": "development"}
-    lines = [f"jobs bench: PostgreSQL {common.pg_version()}, Redis {REDIS_URL}, {os.cpu_count()} CPUs, "
-             f"idle {common.cpu_idle_percent():.0f}%, {args.rounds} rounds: median (min..max)",
-             f"{'job':8} {'workers':>7} {'jobs/s':>20} {'worker CPU ms/job':>20} "
-             f"{'enqueue->start p50 ms':>24} {'p99 ms':>22}"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": url.replace("postgresql+psycopg", "postgresql"),
+        "REDIS_URL": REDIS_URL,
+        "TOKENAPP_ENV": "development",
+    }
+    lines = [
+        f"jobs bench: PostgreSQL {common.pg_version()}, Redis {REDIS_URL}, {os.cpu_count()} CPUs, "
+        f"idle {common.cpu_idle_percent():.0f}%, {args.rounds} rounds: median (min..max)",
+        f"{'job':8} {'workers':>7} {'jobs/s':>20} {'worker CPU ms/job':>20} "
+        f"{'enqueue->start p50 ms':>24} {'p99 ms':>22}",
+    ]
     flush_redis()
     try:
         for count in [int(n) for n in args.workers.split(",")]:
@@ -206,13 +225,17 @@ def main() -> None:
                     for round_number in range(args.rounds):
                         results.append(burst_round(kind, size, workers))
                         log(f"{kind} x{count} round {round_number + 1}: {results[-1]}")
-                    lines.append(f"{kind:8} {count:>7} {spread([r['rate'] for r in results]):>20} "
-                                 f"{spread([r['cpu_ms'] for r in results]):>20} "
-                                 f"{spread([r['p50'] for r in results], 0):>24} "
-                                 f"{spread([r['p99'] for r in results], 0):>22}")
+                    lines.append(
+                        f"{kind:8} {count:>7} {spread([r['rate'] for r in results]):>20} "
+                        f"{spread([r['cpu_ms'] for r in results]):>20} "
+                        f"{spread([r['p50'] for r in results], 0):>24} "
+                        f"{spread([r['p99'] for r in results], 0):>22}"
+                    )
                 paced = [paced_round() for _ in range(args.rounds)]
-                lines.append(f"{'paced':8} {count:>7} {'1 job / 50 ms':>20} {'':>20} "
-                             f"{spread([r['p50'] for r in paced]):>24} {spread([r['p99'] for r in paced]):>22}")
+                lines.append(
+                    f"{'paced':8} {count:>7} {'1 job / 50 ms':>20} {'':>20} "
+                    f"{spread([r['p50'] for r in paced]):>24} {spread([r['p99'] for r in paced]):>22}"
+                )
             finally:
                 stop_workers(workers)
         problems = common.ledger_problems(APP)

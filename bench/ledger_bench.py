@@ -63,14 +63,21 @@ def floor_lots(engine, user_ids: list[int]) -> dict[int, int]:
 def settle_old_floor(engine) -> None:
     """Apply to the lots what the old floor's debits skipped, and name the lot on its rows."""
     with engine.begin() as conn:
-        conn.execute(text(
-            "UPDATE token_lots SET remaining = remaining + (SELECT COALESCE(SUM(t.amount), 0) FROM token_transactions t "
-            "WHERE t.user_id = token_lots.user_id AND t.note = :note AND t.lot_id IS NULL) "
-            "WHERE id IN (SELECT MAX(id) FROM token_lots GROUP BY user_id)"), {"note": OLD_FLOOR_NOTE})
-        conn.execute(text(
-            "UPDATE token_transactions SET lot_id = (SELECT MAX(l.id) FROM token_lots l "
-            "WHERE l.user_id = token_transactions.user_id) WHERE note = :note AND lot_id IS NULL"),
-            {"note": OLD_FLOOR_NOTE})
+        conn.execute(
+            text(
+                "UPDATE token_lots SET remaining = remaining + (SELECT COALESCE(SUM(t.amount), 0) FROM token_transactions t "
+                "WHERE t.user_id = token_lots.user_id AND t.note = :note AND t.lot_id IS NULL) "
+                "WHERE id IN (SELECT MAX(id) FROM token_lots GROUP BY user_id)"
+            ),
+            {"note": OLD_FLOOR_NOTE},
+        )
+        conn.execute(
+            text(
+                "UPDATE token_transactions SET lot_id = (SELECT MAX(l.id) FROM token_lots l "
+                "WHERE l.user_id = token_transactions.user_id) WHERE note = :note AND lot_id IS NULL"
+            ),
+            {"note": OLD_FLOOR_NOTE},
+        )
 
 
 @dataclass
@@ -121,8 +128,16 @@ def floor_op(engine, user_ids: list[int], lots: dict[int, int] | None = None):
                     raise RuntimeError(f"user {user_id} ran out of tokens")
                 if lot_id is not None:
                     conn.execute(LOT_UPDATE, {"lot": lot_id})
-                conn.execute(insert, {"u": user_id, "b": balance, "lot": lot_id,
-                                      "note": None if lot_id else OLD_FLOOR_NOTE, "t": utcnow()})
+                conn.execute(
+                    insert,
+                    {
+                        "u": user_id,
+                        "b": balance,
+                        "lot": lot_id,
+                        "note": None if lot_id else OLD_FLOOR_NOTE,
+                        "t": utcnow(),
+                    },
+                )
 
     return op
 
@@ -153,8 +168,10 @@ def run_cell(app, op, workers: int, duration: float) -> tuple[float, ThreadResul
     """Run `op` on `workers` threads for `duration` seconds; (ops/s, every thread's results merged)."""
     results = [ThreadResult() for _ in range(workers)]
     barrier = threading.Barrier(workers + 1)
-    threads = [threading.Thread(target=_worker, args=(app, op, i, duration, barrier, results[i]), daemon=True)
-               for i in range(workers)]
+    threads = [
+        threading.Thread(target=_worker, args=(app, op, i, duration, barrier, results[i]), daemon=True)
+        for i in range(workers)
+    ]
     for thread in threads:
         thread.start()
     barrier.wait()
@@ -162,17 +179,22 @@ def run_cell(app, op, workers: int, duration: float) -> tuple[float, ThreadResul
     for thread in threads:
         thread.join(timeout=duration + 120)
     elapsed = time.perf_counter() - started
-    merged = ThreadResult([value for result in results for value in result.latencies],
-                          sum(result.errors for result in results),
-                          next((result.first_error for result in results if result.first_error), ""))
+    merged = ThreadResult(
+        [value for result in results for value in result.latencies],
+        sum(result.errors for result in results),
+        next((result.first_error for result in results if result.first_error), ""),
+    )
     return len(merged.latencies) / elapsed, merged
 
 
 def compare(app, engine, users: list[int], workers: int, duration: float, rounds: int, meter: CpuMeter):
     """Alternate old-floor, lot-floor and charge rounds; each side's per-round rates, CPU per op, merged results."""
     lots = floor_lots(engine, users)
-    ops = {"floor": lambda: floor_op(engine, users), "lot floor": lambda: floor_op(engine, users, lots),
-           "charge": lambda: charge_op(users)}
+    ops = {
+        "floor": lambda: floor_op(engine, users),
+        "lot floor": lambda: floor_op(engine, users, lots),
+        "charge": lambda: charge_op(users),
+    }
     for make in ops.values():
         run_cell(app, make(), workers, min(0.5, duration))  # fill the pool, warm the caches
     sides = {name: Side() for name in ops}
@@ -198,8 +220,15 @@ class Side:
     total: ThreadResult = field(default_factory=ThreadResult)
 
 
-def ledger_rows(backend: str, app, scenarios: list[tuple[str, list[int]]], duration: float, rounds: int,
-                log, pg_db: str | None = None) -> list[Row]:
+def ledger_rows(
+    backend: str,
+    app,
+    scenarios: list[tuple[str, list[int]]],
+    duration: float,
+    rounds: int,
+    log,
+    pg_db: str | None = None,
+) -> list[Row]:
     """The charge-vs-floor rows for one backend: each scenario at 1 and 16 threads.
 
     CPU per operation is this process's (every thread: the app's Python) and,
@@ -215,21 +244,36 @@ def ledger_rows(backend: str, app, scenarios: list[tuple[str, list[int]]], durat
         for workers in THREADS:
             charged, lot_floor, old_floor = compare(app, engine, users, workers, duration, rounds, meter)
             rate = statistics.median(charged.rates)
-            for name, floored, target in (("lot floor", lot_floor, f"ratio>={TARGET_RATIO}"),
-                                          ("old floor", old_floor, "")):
+            for name, floored, target in (
+                ("lot floor", lot_floor, f"ratio>={TARGET_RATIO}"),
+                ("old floor", old_floor, ""),
+            ):
                 floor = statistics.median(floored.rates)
-                row = Row(backend, f"{label} / {name}", f"{workers} thr", rate, floor,
-                          percentile_ms(charged.total.latencies, 50), percentile_ms(charged.total.latencies, 99),
-                          charged.total.errors + floored.total.errors, target, rates=charged.rates,
-                          cpu=median_cpu(charged.cpu), ref_cpu=median_cpu(floored.cpu))
+                row = Row(
+                    backend,
+                    f"{label} / {name}",
+                    f"{workers} thr",
+                    rate,
+                    floor,
+                    percentile_ms(charged.total.latencies, 50),
+                    percentile_ms(charged.total.latencies, 99),
+                    charged.total.errors + floored.total.errors,
+                    target,
+                    rates=charged.rates,
+                    cpu=median_cpu(charged.cpu),
+                    ref_cpu=median_cpu(floored.cpu),
+                )
                 if target:
                     row.result = "PASS" if row.ratio and row.ratio >= TARGET_RATIO and not row.errors else "FAIL"
                 rows.append(row)
-                log(f"  {backend:10} {label:20} {workers:2} thr: {rate:6.0f} charges/s (p99 {row.p99_ms or 0:.1f} ms, "
+                log(
+                    f"  {backend:10} {label:20} {workers:2} thr: {rate:6.0f} charges/s (p99 {row.p99_ms or 0:.1f} ms, "
                     f"CPU {row.cpu.text()} ms), {name} {floor:6.0f}/s (p99 "
-                    f"{percentile_ms(floored.total.latencies, 99) or 0:.1f} ms, CPU {row.ref_cpu.text()} ms)")
-            for problem in filter(None, (charged.total.first_error, lot_floor.total.first_error,
-                                         old_floor.total.first_error)):
+                    f"{percentile_ms(floored.total.latencies, 99) or 0:.1f} ms, CPU {row.ref_cpu.text()} ms)"
+                )
+            for problem in filter(
+                None, (charged.total.first_error, lot_floor.total.first_error, old_floor.total.first_error)
+            ):
                 log(f"  {backend} {label} {workers} thr: error: {problem}")
     settle_old_floor(engine)
     return rows

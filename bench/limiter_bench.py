@@ -39,15 +39,19 @@ def parse_args() -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="postgresql", help="comma-separated: postgresql, sqlite")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", ""),
-                        help="a Redis database for the 'on, Redis' variant (skipped without)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", ""),
+        help="a Redis database for the 'on, Redis' variant (skipped without)",
+    )
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each wrk round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--events", type=int, default=200, help="new webhook events per variant and round")
     parser.add_argument("--users", type=int, default=32)
     parser.add_argument("--pg-db", default="tokenapp_bench_limiter", help="created and dropped by the run")
-    parser.add_argument("--pg-url", default="", help="instead, an existing database of yours: its public schema "
-                                                     "is dropped and rebuilt")
+    parser.add_argument(
+        "--pg-url", default="", help="instead, an existing database of yours: its public schema is dropped and rebuilt"
+    )
     return parser.parse_args()
 
 
@@ -108,8 +112,12 @@ class Variant:
         """Serve, and log every user in."""
         slug = self.name.replace(", ", "-")
         self.process, self.base = http_bench.start_gunicorn(
-            url, 4, "sync", os.path.join(workdir, f"gunicorn-{slug}.log"),
-            extra_env={**self.env, "STRIPE_WEBHOOK_SECRET": webhook_bench.SECRET})
+            url,
+            4,
+            "sync",
+            os.path.join(workdir, f"gunicorn-{slug}.log"),
+            extra_env={**self.env, "STRIPE_WEBHOOK_SECRET": webhook_bench.SECRET},
+        )
         self.users_file = os.path.join(workdir, f"users-{slug}.tsv")
         http_bench.write_users_file(self.base, emails, self.users_file)
 
@@ -133,15 +141,25 @@ def measured(variant: Variant, redis_pid: int | None, work) -> dict:
 def deduct_round(variant: Variant, seconds: float) -> dict:
     """One wrk round of POST /api/tokens/deduct."""
     run = http_bench.run_wrk(variant.base, variant.users_file, "POST", "/api/tokens/deduct", CLIENTS, seconds)
-    return {"rate": run["rate"], "count": run["ok"] + run["non2xx"], "p50": run["p50_us"] / 1e3,
-            "p99": run["p99_us"] / 1e3, "errors": run["non2xx"] + run["socket_errors"]}
+    return {
+        "rate": run["rate"],
+        "count": run["ok"] + run["non2xx"],
+        "p50": run["p50_us"] / 1e3,
+        "p99": run["p99_us"] / 1e3,
+        "errors": run["non2xx"] + run["socket_errors"],
+    }
 
 
 def webhook_round(variant: Variant, events: list) -> dict:
     """Send fresh signed events to the webhook with 8 threads."""
     rate, latencies, errors = webhook_bench.hammer(variant.base + "/api/stripe/webhooks", events)
-    return {"rate": rate, "count": len(events), "p50": webhook_bench.pct(latencies, 50),
-            "p99": webhook_bench.pct(latencies, 99), "errors": errors}
+    return {
+        "rate": rate,
+        "count": len(events),
+        "p50": webhook_bench.pct(latencies, 50),
+        "p99": webhook_bench.pct(latencies, 99),
+        "errors": errors,
+    }
 
 
 def pending_purchases(app, count: int) -> list[int]:
@@ -151,8 +169,12 @@ def pending_purchases(app, count: int) -> list[int]:
 
     with app.app_context():
         owner = db.session.execute(db.select(User.id).order_by(User.id)).scalar()
-        purchases = [TokenPurchase(user_id=owner, tokens=600, bonus_tokens=0, amount_cents=2000,
-                                   stripe_checkout_session_id=f"cs_bench_{i}") for i in range(count)]
+        purchases = [
+            TokenPurchase(
+                user_id=owner, tokens=600, bonus_tokens=0, amount_cents=2000, stripe_checkout_session_id=f"cs_bench_{i}"
+            )
+            for i in range(count)
+        ]
         db.session.add_all(purchases)
         db.session.commit()
         ids = [purchase.id for purchase in purchases]
@@ -177,13 +199,15 @@ def bench_backend(backend: str, url: str, variants: list[Variant], args, workdir
             http_bench.run_wrk(variant.base, variant.users_file, "POST", "/api/tokens/deduct", CLIENTS, 2)
         log(f"{backend}: {len(variants)} servers up, {args.users} users logged in on each")
         for round_no in range(args.rounds):
-            order = variants[round_no % len(variants):] + variants[:round_no % len(variants)]
+            order = variants[round_no % len(variants) :] + variants[: round_no % len(variants)]
             for variant in order:
                 variant.deduct.append(measured(variant, redis_pid, lambda: deduct_round(variant, args.seconds)))  # noqa: B023 - called at once
-                chunk, events = events[:args.events], events[args.events:]
+                chunk, events = events[: args.events], events[args.events :]
                 variant.webhook.append(measured(variant, redis_pid, lambda: webhook_round(variant, chunk)))  # noqa: B023 - called at once
-                log(f"  {backend} round {round_no + 1} {variant.name:12} deduct {variant.deduct[-1]['rate']:5.0f}/s "
-                    f"webhook {variant.webhook[-1]['rate']:5.0f}/s")
+                log(
+                    f"  {backend} round {round_no + 1} {variant.name:12} deduct {variant.deduct[-1]['rate']:5.0f}/s "
+                    f"webhook {variant.webhook[-1]['rate']:5.0f}/s"
+                )
     finally:
         for variant in variants:
             http_bench.stop_gunicorn(variant.process)
@@ -192,8 +216,10 @@ def bench_backend(backend: str, url: str, variants: list[Variant], args, workdir
         reference = statistics.median(run["rate"] for run in getattr(variants[0], attribute))
         for variant in variants:
             runs = getattr(variant, attribute)
-            median = {key: statistics.median(run[key] for run in runs)
-                      for key in ("rate", "p50", "p99", "app_cpu_ms", "redis_cpu_ms")}
+            median = {
+                key: statistics.median(run[key] for run in runs)
+                for key in ("rate", "p50", "p99", "app_cpu_ms", "redis_cpu_ms")
+            }
             errors = sum(run["errors"] for run in runs)
             rows.append((backend, scenario, variant.name, median, reference, errors))
     return rows
@@ -201,14 +227,18 @@ def bench_backend(backend: str, url: str, variants: list[Variant], args, workdir
 
 def format_rows(rows: list[tuple]) -> str:
     """The table: each 'on' row's rate as a ratio of the 'off' row above it."""
-    lines = [f"{'backend':<11}{'scenario':<20}{'limiter':<13}{'rate/s':>8}{'vs off':>8}{'p50 ms':>8}{'p99 ms':>8}"
-             f"{'app CPU ms/req':>16}{'Redis CPU ms/req':>18}{'errors':>8}  result"]
+    lines = [
+        f"{'backend':<11}{'scenario':<20}{'limiter':<13}{'rate/s':>8}{'vs off':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'app CPU ms/req':>16}{'Redis CPU ms/req':>18}{'errors':>8}  result"
+    ]
     for backend, scenario, name, median, reference, errors in rows:
         ratio = median["rate"] / reference if reference else 0.0
         verdict = "-" if name == "off" else ("PASS" if ratio >= TARGET_RATIO and errors == 0 else "FAIL")
-        lines.append(f"{backend:<11}{scenario:<20}{name:<13}{median['rate']:>8.0f}{ratio:>8.2f}{median['p50']:>8.1f}"
-                     f"{median['p99']:>8.1f}{median['app_cpu_ms']:>16.2f}{median['redis_cpu_ms']:>18.3f}"
-                     f"{errors:>8}  {verdict}")
+        lines.append(
+            f"{backend:<11}{scenario:<20}{name:<13}{median['rate']:>8.0f}{ratio:>8.2f}{median['p50']:>8.1f}"
+            f"{median['p99']:>8.1f}{median['app_cpu_ms']:>16.2f}{median['redis_cpu_ms']:>18.3f}"
+            f"{errors:>8}  {verdict}"
+        )
     return "\n".join(lines)
 
 
@@ -261,9 +291,11 @@ def main() -> int:
         clear_redis(args.redis_url)
     print(f"tokenapp limiter bench, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs\n")
     print(format_rows(rows))
-    print(f"\n{args.rounds} rounds per cell, medians shown. deduct: wrk -c{CLIENTS}, {args.seconds:g} s rounds, "
-          f"{args.users} users; webhook: {args.events} new events a round, 8 threads. gunicorn -w 4 -k sync, "
-          f"production settings. Target: every 'on' rate >= {TARGET_RATIO:.2f} x 'off'.")
+    print(
+        f"\n{args.rounds} rounds per cell, medians shown. deduct: wrk -c{CLIENTS}, {args.seconds:g} s rounds, "
+        f"{args.users} users; webhook: {args.events} new events a round, 8 threads. gunicorn -w 4 -k sync, "
+        f"production settings. Target: every 'on' rate >= {TARGET_RATIO:.2f} x 'off'."
+    )
     return 0
 
 

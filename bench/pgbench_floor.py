@@ -42,14 +42,22 @@ def make_floor_users(url: str, count: int = FLOOR_USERS) -> tuple[int, int]:
     """Insert `count` users with funded accounts in bulk; (lowest id, highest id)."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        low, high = conn.execute(text(
-            "WITH made AS (INSERT INTO users (email, password_hash, is_admin, referral_code, created_at) "
-            "SELECT 'floor' || g || '@bench.example', 'no-login', false, 'FLOOR' || g, now() "
-            "FROM generate_series(1, :n) AS g RETURNING id) SELECT min(id), max(id) FROM made"), {"n": count}).one()
-        conn.execute(text(
-            "INSERT INTO token_accounts (user_id, balance, debt, lifetime_purchased, lifetime_spent, lifetime_bonus, "
-            "is_unlimited, updated_at) SELECT id, :b, 0, 0, 0, 0, false, now() FROM users "
-            "WHERE id BETWEEN :low AND :high"), {"b": FLOOR_BALANCE, "low": low, "high": high})
+        low, high = conn.execute(
+            text(
+                "WITH made AS (INSERT INTO users (email, password_hash, is_admin, referral_code, created_at) "
+                "SELECT 'floor' || g || '@bench.example', 'no-login', false, 'FLOOR' || g, now() "
+                "FROM generate_series(1, :n) AS g RETURNING id) SELECT min(id), max(id) FROM made"
+            ),
+            {"n": count},
+        ).one()
+        conn.execute(
+            text(
+                "INSERT INTO token_accounts (user_id, balance, debt, lifetime_purchased, lifetime_spent, lifetime_bonus, "
+                "is_unlimited, updated_at) SELECT id, :b, 0, 0, 0, 0, false, now() FROM users "
+                "WHERE id BETWEEN :low AND :high"
+            ),
+            {"b": FLOOR_BALANCE, "low": low, "high": high},
+        )
     engine.dispose()
     return low, high
 
@@ -70,8 +78,22 @@ def run(url: str, users: tuple[int, int], clients: int, duration: float) -> dict
         script.write(SCRIPT.format(low=users[0], high=users[1]))
     pg = proc_cpu.postgres_backends(database)
     try:
-        command = [pgbench_path(), *args, "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(2, clients)),
-                   "-T", str(max(1, round(duration))), "-f", script.name, database]
+        command = [
+            pgbench_path(),
+            *args,
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            str(clients),
+            "-j",
+            str(min(2, clients)),
+            "-T",
+            str(max(1, round(duration))),
+            "-f",
+            script.name,
+            database,
+        ]
         before_children = os.times()
         started = time.perf_counter()
         with proc_cpu.Watch(pg) as watch:
@@ -88,7 +110,14 @@ def run(url: str, users: tuple[int, int], clients: int, duration: float) -> dict
     failed = FAILED.search(done.stdout)
     processed = PROCESSED.search(done.stdout)
     transactions = max(1, int(processed.group(1)) if processed else round(rate * elapsed))
-    client_cpu = (after_children.children_user + after_children.children_system
-                  - before_children.children_user - before_children.children_system)
-    return {"rate": rate, "errors": int(failed.group(1)) if failed else 0,
-            "cpu": Cpu(client_cpu * 1e3 / transactions, pg_cpu * 1e3 / transactions)}
+    client_cpu = (
+        after_children.children_user
+        + after_children.children_system
+        - before_children.children_user
+        - before_children.children_system
+    )
+    return {
+        "rate": rate,
+        "errors": int(failed.group(1)) if failed else 0,
+        "cpu": Cpu(client_cpu * 1e3 / transactions, pg_cpu * 1e3 / transactions),
+    }

@@ -37,8 +37,13 @@ AGENT = "tokenapp-bench"
 
 def production_app(url: str):
     """The deployed app on `url`: production settings, raised per-user limits, no Stripe calls."""
-    os.environ.update(TOKENAPP_ENV="production", SECRET_KEY="bench-" + os.urandom(16).hex(), DATABASE_URL=url,
-                      STRIPE_SECRET_KEY="sk_test_bench_unused", STRIPE_WEBHOOK_SECRET="whsec_bench_unused")
+    os.environ.update(
+        TOKENAPP_ENV="production",
+        SECRET_KEY="bench-" + os.urandom(16).hex(),
+        DATABASE_URL=url,
+        STRIPE_SECRET_KEY="sk_test_bench_unused",
+        STRIPE_WEBHOOK_SECRET="whsec_bench_unused",
+    )
     os.environ.pop("REDIS_URL", None)
     from bench_wsgi import RAISED
     from tokenapp import create_app
@@ -55,8 +60,9 @@ def signed_in_client(app, email: str):
     client.environ_base.update(HTTP_USER_AGENT=AGENT, REMOTE_ADDR="127.0.0.1", HTTP_REFERER=BASE_URL + "/")
     page = client.get("/auth/login", base_url=BASE_URL).get_data(as_text=True)
     token = common.CSRF_META.search(page).group(1)
-    answer = client.post("/auth/login", base_url=BASE_URL,
-                         data={"email": email, "password": common.PASSWORD, "csrf_token": token})
+    answer = client.post(
+        "/auth/login", base_url=BASE_URL, data={"email": email, "password": common.PASSWORD, "csrf_token": token}
+    )
     if answer.status_code != 302:
         raise RuntimeError(f"login answered {answer.status_code}")
     page = client.get("/", base_url=BASE_URL).get_data(as_text=True)
@@ -117,10 +123,12 @@ def run_backend(backend: str, url: str, args, pg_db: str | None) -> list[str]:
     lines = []
     for name, runs in results.items():
         wall, cpu, pg_cpu = ([run[i] for run in runs] for i in range(3))
-        lines.append(f"{backend:10}  {name:8}  {spread(wall):>22}  {spread(cpu):>22}  "
-                     f"{spread(pg_cpu) if pg else '-':>22}")
+        lines.append(
+            f"{backend:10}  {name:8}  {spread(wall):>22}  {spread(cpu):>22}  {spread(pg_cpu) if pg else '-':>22}"
+        )
     with app.app_context():
         from tokenapp.extensions import db
+
         db.session.remove()
         db.engine.dispose()
     return lines
@@ -162,7 +170,9 @@ def main() -> int:
                     common.drop_pg_database(args.pg_db)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"in-process, one user, {args.rounds} rounds of {args.requests} requests each: median (min..max), ms per request")
+    print(
+        f"in-process, one user, {args.rounds} rounds of {args.requests} requests each: median (min..max), ms per request"
+    )
     print(f"{'backend':10}  {'request':8}  {'wall ms':>22}  {'app CPU ms':>22}  {'PostgreSQL CPU ms':>22}")
     print("\n".join(lines))
     return 0

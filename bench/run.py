@@ -30,8 +30,22 @@ import pgbench_floor  # noqa: E402 - after the set-up above
 import proc_cpu  # noqa: E402 - after the set-up above
 from common import CpuMeter  # noqa: E402 - after the set-up above
 
-COLUMNS = ("backend", "scenario", "conc", "rate/s", "min..max", "floor|ref/s", "ratio", "CPU ms/op",
-           "ref CPU ms/op", "p50 ms", "p99 ms", "errors", "target", "result")
+COLUMNS = (
+    "backend",
+    "scenario",
+    "conc",
+    "rate/s",
+    "min..max",
+    "floor|ref/s",
+    "ratio",
+    "CPU ms/op",
+    "ref CPU ms/op",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "target",
+    "result",
+)
 HOT_BALANCE = 1_000_000_000
 USER_BALANCE = 10_000_000
 
@@ -86,12 +100,15 @@ def bench_http(backend: str, url: str, emails: list[str], args: argparse.Namespa
     """Serve `url` with gunicorn, log the users in, and run wrk against it."""
     server = None
     try:
-        server, base = http_bench.start_gunicorn(url, args.gunicorn_workers, args.worker_class,
-                                                 os.path.join(workdir, f"gunicorn-{backend}.log"))
+        server, base = http_bench.start_gunicorn(
+            url, args.gunicorn_workers, args.worker_class, os.path.join(workdir, f"gunicorn-{backend}.log")
+        )
         users_file = os.path.join(workdir, f"users-{backend}.tsv")
         http_bench.write_users_file(base, emails, users_file)
-        log(f"{backend}: gunicorn -w {args.gunicorn_workers} -k {args.worker_class} at {base}, "
-            f"{len(emails)} users logged in")
+        log(
+            f"{backend}: gunicorn -w {args.gunicorn_workers} -k {args.worker_class} at {base}, "
+            f"{len(emails)} users logged in"
+        )
         pg = proc_cpu.postgres_backends(args.pg_db) if backend == "postgresql" else None
         meter = CpuMeter(proc_cpu.gunicorn_workers(server.pid), pg)
         floor = None
@@ -116,13 +133,27 @@ def run_one(backend: str, args: argparse.Namespace, workdir: str) -> list[Row]:
 
 def _cells(row: Row) -> list[str]:
     """The text of one table row."""
+
     def num(value, fmt):
         """A figure, or - when there is none."""
         return "-" if value is None else format(value, fmt)
 
-    return [row.backend, row.scenario, row.conc, num(row.rate, ".0f"), row.spread, num(row.ref, ".0f"),
-            num(row.ratio, ".2f"), row.cpu.text(), row.ref_cpu.text(), num(row.p50_ms, ".1f"), num(row.p99_ms, ".1f"),
-            str(row.errors), row.target, row.result]
+    return [
+        row.backend,
+        row.scenario,
+        row.conc,
+        num(row.rate, ".0f"),
+        row.spread,
+        num(row.ref, ".0f"),
+        num(row.ratio, ".2f"),
+        row.cpu.text(),
+        row.ref_cpu.text(),
+        num(row.p50_ms, ".1f"),
+        num(row.p99_ms, ".1f"),
+        str(row.errors),
+        row.target,
+        row.result,
+    ]
 
 
 def format_table(rows: list[Row]) -> str:
@@ -133,7 +164,9 @@ def format_table(rows: list[Row]) -> str:
 
     def render(line):
         """One aligned line."""
-        cells = (cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
+        cells = (
+            cell.ljust(w) if i in left else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        )
         return "  ".join(cells).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
@@ -161,8 +194,10 @@ def preflight(args: argparse.Namespace, backends: list[str]) -> None:
     if "postgresql" in backends and not common.PG_DB_NAME.match(args.pg_db):
         raise SystemExit(f"bench: refusing to use database {args.pg_db!r}: its name must be tokenapp_...bench...")
     if "postgresql" in backends and (why := common.check_postgres()):
-        raise SystemExit(f"bench: PostgreSQL is not reachable at {common.PG_ADMIN_URL} ({why}).\n"
-                         "  Set BENCH_PG_URL, or run with --backends sqlite.")
+        raise SystemExit(
+            f"bench: PostgreSQL is not reachable at {common.PG_ADMIN_URL} ({why}).\n"
+            "  Set BENCH_PG_URL, or run with --backends sqlite."
+        )
 
 
 def main() -> int:
@@ -189,8 +224,12 @@ def main() -> int:
 
 def context_line(backends: list[str]) -> str:
     """When and on what the figures were taken."""
-    parts = [time.strftime("%Y-%m-%d %H:%M"), f"{os.cpu_count()} CPUs", f"Python {platform.python_version()}",
-             f"SQLite {sqlite3.sqlite_version}"]
+    parts = [
+        time.strftime("%Y-%m-%d %H:%M"),
+        f"{os.cpu_count()} CPUs",
+        f"Python {platform.python_version()}",
+        f"SQLite {sqlite3.sqlite_version}",
+    ]
     if "postgresql" in backends:
         parts.append(f"PostgreSQL {common.pg_version()}")
     idle = common.cpu_idle_percent()
@@ -203,18 +242,20 @@ def legend_text(args: argparse.Namespace, rows: list[Row]) -> str:
     """What the columns mean, and how many targets were met."""
     judged = [row for row in rows if row.result in ("PASS", "FAIL")]
     met = sum(row.result == "PASS" for row in judged)
-    return (f"targets met: {met} of {len(judged)}. Each cell: {args.rounds} alternating rounds, medians shown.\n"
-            f"rate: committed charges/s ({args.seconds:g} s rounds) or 2xx responses/s (wrk, {args.http_seconds:g} s "
-            f"rounds). floor|ref: bare UPDATE+INSERT transactions/s on the same engine and threads, or GET balance "
-            f"req/s on the same server. min..max: the rounds' rates.\n"
-            f"CPU ms/op (median round), as app/PostgreSQL: app = this process, every thread (ledger), the gunicorn "
-            f"master and workers (HTTP) or pgbench (floor); PostgreSQL = the server processes serving the bench "
-            f"database (/proc). ref CPU: the same for the floor|ref side.\n"
-            f"pgbench floor: a deduct's UPDATE + INSERT in pgbench over {pgbench_floor.FLOOR_USERS} users; its ratio "
-            f"is HTTP deduct/s ÷ floor/s at the same clients.\n"
-            f"p50/p99: per charge (ledger) or per request (HTTP). errors: failed "
-            f"charges, or non-2xx answers + socket errors. HTTP: gunicorn -w {args.gunicorn_workers} "
-            f"-k {args.worker_class}, wrk -t2.")
+    return (
+        f"targets met: {met} of {len(judged)}. Each cell: {args.rounds} alternating rounds, medians shown.\n"
+        f"rate: committed charges/s ({args.seconds:g} s rounds) or 2xx responses/s (wrk, {args.http_seconds:g} s "
+        f"rounds). floor|ref: bare UPDATE+INSERT transactions/s on the same engine and threads, or GET balance "
+        f"req/s on the same server. min..max: the rounds' rates.\n"
+        f"CPU ms/op (median round), as app/PostgreSQL: app = this process, every thread (ledger), the gunicorn "
+        f"master and workers (HTTP) or pgbench (floor); PostgreSQL = the server processes serving the bench "
+        f"database (/proc). ref CPU: the same for the floor|ref side.\n"
+        f"pgbench floor: a deduct's UPDATE + INSERT in pgbench over {pgbench_floor.FLOOR_USERS} users; its ratio "
+        f"is HTTP deduct/s ÷ floor/s at the same clients.\n"
+        f"p50/p99: per charge (ledger) or per request (HTTP). errors: failed "
+        f"charges, or non-2xx answers + socket errors. HTTP: gunicorn -w {args.gunicorn_workers} "
+        f"-k {args.worker_class}, wrk -t2."
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,14 @@ from stripe_standin import serve_in_thread  # noqa: E402 - after the set-up abov
 from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402 - after the set-up above
 from tokenapp.services import accounts, catalog, ledger  # noqa: E402 - after the set-up above
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CLICKS = 30
 BUDGET_BYTES = 60 * 1024
 # Runs in the page: click confirm, resolve with the milliseconds until the badge shows a new number.
@@ -39,7 +45,9 @@ CLICK_TO_BADGE = """() => new Promise(resolve => {
 
 def start_app(tmp: str):
     """A migrated, seeded app with one rich user, served on loopback."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/ui.db", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/ui.db", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    )
     with app.app_context():
         upgrade(directory=MIGRATIONS_DIR)
         catalog.seed()
@@ -86,9 +94,11 @@ def main() -> None:
         page.fill("#password", "password123")
         page.click("button[type=submit]")
         cookies = page.context.cookies()
-        rows = [("/ (signed out)", *first_load(browser, server.url + "/")),
-                ("/cover-letter (signed in)", *first_load(browser, server.url + "/cover-letter", cookies)),
-                ("/test-tokens (signed in)", *first_load(browser, server.url + "/test-tokens", cookies))]
+        rows = [
+            ("/ (signed out)", *first_load(browser, server.url + "/")),
+            ("/cover-letter (signed in)", *first_load(browser, server.url + "/cover-letter", cookies)),
+            ("/test-tokens (signed in)", *first_load(browser, server.url + "/test-tokens", cookies)),
+        ]
         times = click_to_badge(page, server.url)
         browser.close()
         server.shutdown()
@@ -97,8 +107,10 @@ def main() -> None:
         verdict = "PASS" if encoded < BUDGET_BYTES else "FAIL"
         print(f"{name:<26}{count:>9}{encoded / 1024:>11.1f}KB{decoded / 1024:>12.1f}KB{'60KB':>9}  {verdict}")
     cuts = statistics.quantiles(times, n=100)
-    print(f"\nclick on confirm -> badge updated, {CLICKS} runs: p50 {statistics.median(times):.1f} ms, "
-          f"p90 {cuts[89]:.1f} ms, max {max(times):.1f} ms (werkzeug threaded server, SQLite)")
+    print(
+        f"\nclick on confirm -> badge updated, {CLICKS} runs: p50 {statistics.median(times):.1f} ms, "
+        f"p90 {cuts[89]:.1f} ms, max {max(times):.1f} ms (werkzeug threaded server, SQLite)"
+    )
 
 
 if __name__ == "__main__":

@@ -85,17 +85,23 @@ class Browser:
 
     def __init__(self, base: str, email: str):
         self.cookie, self.csrf = login(base, email)
-        self.client = httpx.Client(base_url=base, timeout=60, headers={
-            "User-Agent": AGENT, "Cookie": f"session={self.cookie}", "X-CSRFToken": self.csrf})
+        self.client = httpx.Client(
+            base_url=base,
+            timeout=60,
+            headers={"User-Agent": AGENT, "Cookie": f"session={self.cookie}", "X-CSRFToken": self.csrf},
+        )
 
     def upload(self, filename: str, data: bytes) -> tuple[str | None, float, int]:
         """Press Generate on the resume page with this file: (run id, seconds to answer, status)."""
         gate = self.client.get("/tokens/gate/resume_parsing?for=run", headers={"HX-Request": "true"}).text
         key = re.search(r'name="idempotency_key" value="([^"]+)"', gate).group(1)
         started = time.perf_counter()
-        answer = self.client.post("/features/resume_parsing/run", headers={"HX-Request": "true"},
-                                  data={"idempotency_key": key, "csrf_token": self.csrf},
-                                  files={"resume_file": (filename, data)})
+        answer = self.client.post(
+            "/features/resume_parsing/run",
+            headers={"HX-Request": "true"},
+            data={"idempotency_key": key, "csrf_token": self.csrf},
+            files={"resume_file": (filename, data)},
+        )
         seconds = time.perf_counter() - started
         found = re.search(r'id="run-(run_\w+)"', answer.text)
         return (found.group(1) if found else None), seconds, answer.status_code
@@ -118,8 +124,9 @@ def run_seconds(url: str, pressed: dict[str, float]) -> dict[str, float]:
 
     app = common.make_app(url, pool_size=1)
     with app.app_context():
-        rows = db.session.execute(db.select(FeatureRun.id, FeatureRun.finished_at)
-                                  .where(FeatureRun.id.in_(list(pressed)))).all()
+        rows = db.session.execute(
+            db.select(FeatureRun.id, FeatureRun.finished_at).where(FeatureRun.id.in_(list(pressed)))
+        ).all()
     common.dispose(app)
     return {run_id: finished.timestamp() - pressed[run_id] for run_id, finished in rows}
 
@@ -161,8 +168,10 @@ def survey(url: str, browser: Browser, meter: CpuMeter, files: dict) -> list[tup
         measured[name] = (run_id, pressed, answer, request_cpu, run_cpu, browser.wait(run_id)["status"])
         print(f"  {name:20} {answer:7.0f} ms answer  {measured[name][-1]}", file=sys.stderr)
     ended = run_seconds(url, {run_id: pressed for run_id, pressed, *_ in measured.values()})
-    return [(name, len(files[name][1]) / 1e6, answer, request_cpu, ended[run_id] * 1000, run_cpu, status)
-            for name, (run_id, _, answer, request_cpu, run_cpu, status) in measured.items()]
+    return [
+        (name, len(files[name][1]) / 1e6, answer, request_cpu, ended[run_id] * 1000, run_cpu, status)
+        for name, (run_id, _, answer, request_cpu, run_cpu, status) in measured.items()
+    ]
 
 
 def main() -> None:
@@ -216,20 +225,26 @@ def main() -> None:
     print(f"{'file':<22}{'MB':>6}{'answer ms':>11}{'req CPU ms':>12}{'run ms':>9}{'run CPU ms':>12}  run ended")
     for name, mb, answer, answer_cpu, run, parse_cpu, status in rows:
         print(f"{name:<22}{mb:>6.2f}{answer:>11.0f}{answer_cpu:>12.0f}{run:>9.0f}{parse_cpu:>12.0f}  {status}")
-    print(f"\nworst upload: {worst} ({len(data) / 1e6:.2f} MB), {ALONE_UPLOADS} times alone, "
-          f"{LOADED_UPLOADS} times back to back under load")
+    print(
+        f"\nworst upload: {worst} ({len(data) / 1e6:.2f} MB), {ALONE_UPLOADS} times alone, "
+        f"{LOADED_UPLOADS} times back to back under load"
+    )
     print(f"{'figure':<42}{'p50 ms':>9}{'p99/max ms':>12}{'CPU ms/op':>11}")
-    print(f"{'request answered (alone)':<42}{statistics.median(answers):>9.0f}{max(answers):>12.0f}"
-          f"{request_cpu:>11.1f}")
-    print(f"{'run finished or killed, from the press':<42}{statistics.median(runs):>9.0f}{max(runs):>12.0f}"
-          f"{run_cpu:>11.1f}")
+    print(
+        f"{'request answered (alone)':<42}{statistics.median(answers):>9.0f}{max(answers):>12.0f}{request_cpu:>11.1f}"
+    )
+    print(
+        f"{'run finished or killed, from the press':<42}{statistics.median(runs):>9.0f}{max(runs):>12.0f}"
+        f"{run_cpu:>11.1f}"
+    )
     print(f"{'/healthz idle':<42}{statistics.median(idle):>9.1f}{p(idle, 99):>12.1f}{idle_cpu:>11.2f}")
-    print(f"{'/healthz while uploads parse':<42}{statistics.median(loaded):>9.1f}{p(loaded, 99):>12.1f}"
-          f"{'-':>11}")
-    print(f"\nratio loaded / idle /healthz: p50 {statistics.median(loaded) / statistics.median(idle):.2f}x, "
-          f"p99 {p(loaded, 99) / p(idle, 99):.2f}x ({len(loaded)} probes during {phase_s:.1f} s; "
-          f"server CPU meanwhile {(tree2 - tree) / phase_s:.0f} ms per second, "
-          f"{(tree2 - tree) / LOADED_UPLOADS:.0f} ms per upload)")
+    print(f"{'/healthz while uploads parse':<42}{statistics.median(loaded):>9.1f}{p(loaded, 99):>12.1f}{'-':>11}")
+    print(
+        f"\nratio loaded / idle /healthz: p50 {statistics.median(loaded) / statistics.median(idle):.2f}x, "
+        f"p99 {p(loaded, 99) / p(idle, 99):.2f}x ({len(loaded)} probes during {phase_s:.1f} s; "
+        f"server CPU meanwhile {(tree2 - tree) / phase_s:.0f} ms per second, "
+        f"{(tree2 - tree) / LOADED_UPLOADS:.0f} ms per upload)"
+    )
 
 
 if __name__ == "__main__":

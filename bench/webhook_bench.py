@@ -47,9 +47,15 @@ STANDIN = serve_in_thread(create_standin_app(None, SECRET))
 
 def environment(database_url: str) -> dict:
     """Production settings for the server under test; Stripe is the stand-in served by this script."""
-    return {**os.environ, "TOKENAPP_ENV": "production", "SECRET_KEY": secrets.token_hex(16),
-            "DATABASE_URL": database_url, "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_WEBHOOK_SECRET": SECRET,
-            "STRIPE_API_BASE": STANDIN.url}
+    return {
+        **os.environ,
+        "TOKENAPP_ENV": "production",
+        "SECRET_KEY": secrets.token_hex(16),
+        "DATABASE_URL": database_url,
+        "STRIPE_SECRET_KEY": "sk_test_bench",
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "STRIPE_API_BASE": STANDIN.url,
+    }
 
 
 def prepare(database_url: str) -> list[int]:
@@ -73,21 +79,39 @@ with app.app_context():
         db.session.add(purchase); db.session.commit(); ids.append(purchase.id)
     print(",".join(map(str, ids)))
 """
-    out = subprocess.run([sys.executable, "-c", script], env={**env, "TOKENAPP_ENV": "testing"}, cwd=ROOT,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "TOKENAPP_ENV": "testing"},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return [int(x) for x in out.strip().split(",")]
 
 
 def event_for(index: int, purchase_id: int) -> bytes:
     """A checkout.session.completed event, its paid session stored in the stand-in for the app to read."""
-    session = {"id": f"cs_bench_{index}", "object": "checkout.session", "mode": "payment", "status": "complete",
-               "payment_status": "paid", "payment_intent": f"pi_bench_{index}", "amount_total": 2000,
-               "currency": "usd", "metadata": {"purchase_id": str(purchase_id)}}
+    session = {
+        "id": f"cs_bench_{index}",
+        "object": "checkout.session",
+        "mode": "payment",
+        "status": "complete",
+        "payment_status": "paid",
+        "payment_intent": f"pi_bench_{index}",
+        "amount_total": 2000,
+        "currency": "usd",
+        "metadata": {"purchase_id": str(purchase_id)},
+    }
     with STANDIN.state.lock:
         STANDIN.state.objects.pop(session["id"], None)
         STANDIN.state.add(dict(session))
-    event = {"id": f"evt_bench_{index}", "object": "event", "type": "checkout.session.completed",
-             "data": {"object": session}}
+    event = {
+        "id": f"evt_bench_{index}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {"object": session},
+    }
     return json.dumps(event).encode()
 
 
@@ -106,8 +130,9 @@ def hammer(url: str, jobs: list) -> tuple[float, list[float], int]:
             status = client.get(url).status_code
         else:
             header = signature_header(body, SECRET, int(time.time()))
-            status = client.post(url, content=body, headers={"Stripe-Signature": header,
-                                                             "Content-Type": "application/json"}).status_code
+            status = client.post(
+                url, content=body, headers={"Stripe-Signature": header, "Content-Type": "application/json"}
+            ).status_code
         return (time.perf_counter() - started) * 1000, status
 
     started = time.perf_counter()
@@ -127,10 +152,26 @@ def measure(name: str, database_url: str) -> list[tuple]:
     """The three rows for one backend."""
     ids = prepare(database_url)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", "gthread",
-                               "--threads", "4", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                              env=environment(database_url), cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(WORKERS),
+            "-k",
+            "gthread",
+            "--threads",
+            "4",
+            "-b",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        env=environment(database_url),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -141,7 +182,9 @@ def measure(name: str, database_url: str) -> list[tuple]:
                 time.sleep(0.2)
         events = [("POST", event_for(i, pid)) for i, pid in enumerate(ids)]
         database = database_url.rsplit("/", 1)[1] if database_url.startswith("postgresql") else None
-        meter = CpuMeter(proc_cpu.gunicorn_workers(server.pid), proc_cpu.postgres_backends(database) if database else None)
+        meter = CpuMeter(
+            proc_cpu.gunicorn_workers(server.pid), proc_cpu.postgres_backends(database) if database else None
+        )
 
         def timed(url: str, jobs: list) -> tuple:
             """hammer() plus the server's (and PostgreSQL's) CPU per request."""
@@ -155,21 +198,30 @@ def measure(name: str, database_url: str) -> list[tuple]:
     finally:
         server.terminate()
         server.wait(10)
-    return [(name, "GET /healthz (trivial)", *trivial, None), (name, "webhook, new event", *fresh, trivial[0]),
-            (name, "webhook, duplicate", *dupes, trivial[0])]
+    return [
+        (name, "GET /healthz (trivial)", *trivial, None),
+        (name, "webhook, new event", *fresh, trivial[0]),
+        (name, "webhook, duplicate", *dupes, trivial[0]),
+    ]
 
 
 def print_table(rows: list[tuple]) -> None:
-    print(f"{'backend':<11}{'scenario':<24}{'events/s':>9}{'vs trivial':>11}{'CPU ms/req':>12}{'p50 ms':>8}"
-          f"{'p99 ms':>8}{'non-2xx':>8}")
+    print(
+        f"{'backend':<11}{'scenario':<24}{'events/s':>9}{'vs trivial':>11}{'CPU ms/req':>12}{'p50 ms':>8}"
+        f"{'p99 ms':>8}{'non-2xx':>8}"
+    )
     for backend, scenario, rate, latencies, errors, cpu, reference in rows:
         ratio = f"{rate / reference:.2f}" if reference else "-"
-        print(f"{backend:<11}{scenario:<24}{rate:>9.0f}{ratio:>11}{cpu.text():>12}{pct(latencies, 50):>8.1f}"
-              f"{pct(latencies, 99):>8.1f}{errors:>8}")
-    print(f"\n{EVENTS} events per row, {CLIENTS} concurrent clients, gunicorn -w {WORKERS} -k gthread --threads 4; "
-          "a new event is verified, stored and credits one purchase.\nCPU ms/req: gunicorn's master and workers "
-          "/ PostgreSQL's backends for this database (/proc), per request. One round per row (each new event "
-          "can be new only once): run it twice to see the noise.")
+        print(
+            f"{backend:<11}{scenario:<24}{rate:>9.0f}{ratio:>11}{cpu.text():>12}{pct(latencies, 50):>8.1f}"
+            f"{pct(latencies, 99):>8.1f}{errors:>8}"
+        )
+    print(
+        f"\n{EVENTS} events per row, {CLIENTS} concurrent clients, gunicorn -w {WORKERS} -k gthread --threads 4; "
+        "a new event is verified, stored and credits one purchase.\nCPU ms/req: gunicorn's master and workers "
+        "/ PostgreSQL's backends for this database (/proc), per request. One round per row (each new event "
+        "can be new only once): run it twice to see the noise."
+    )
 
 
 def main() -> None:

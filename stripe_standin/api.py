@@ -16,9 +16,11 @@ from .util import json_response, new_id
 
 bp = Blueprint("stripe_standin_v1", __name__)
 INCLUDABLES: dict = {}
-NO_KEY = ("You did not provide an API key. You need to provide your API key in the "
-          "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-          "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details.")
+NO_KEY = (
+    "You did not provide an API key. You need to provide your API key in the "
+    "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+    "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details."
+)
 
 
 def current_state():
@@ -28,26 +30,31 @@ def current_state():
 
 def route(rule: str, methods=("GET",), spec: dict | None = None):
     """Register a view under /v1 with the params it accepts."""
+
     def decorate(fn):
         def view(**url_args):
             return handle(fn, {**(spec or {}), "expand": "strs"}, url_args)
+
         bp.add_url_rule(rule, fn.__name__, view, methods=list(methods))
         return fn
+
     return decorate
 
 
 def includable(kind: str, field: str):
     """Register a field that exists only when expanded, e.g. a session's line_items."""
+
     def decorate(fn):
         INCLUDABLES[(kind, field)] = fn
         return fn
+
     return decorate
 
 
 def api_key() -> str:
     """The secret key from Bearer (or Basic) auth; 401 if absent or not a test key."""
     auth = request.authorization
-    key = (auth.token if auth and auth.type == "bearer" else auth.username if auth else None)
+    key = auth.token if auth and auth.type == "bearer" else auth.username if auth else None
     if not key:
         raise StripeError(NO_KEY, status=401)
     if not key.startswith(("sk_test_", "rk_test_")):
@@ -96,14 +103,18 @@ def replay(saved, path, pairs, idem_key, headers):
     """The saved answer for a reused key, or 400 idempotency_error if the request differs."""
     saved_path, saved_pairs, status, body = saved
     if saved_path != path:
-        message = (f"Keys for idempotent requests can only be used for the same endpoint they "
-                   f"were first used for ('{saved_path}' vs '{path}'). Try using a key other "
-                   f"than '{idem_key}' if you meant to execute a different request.")
+        message = (
+            f"Keys for idempotent requests can only be used for the same endpoint they "
+            f"were first used for ('{saved_path}' vs '{path}'). Try using a key other "
+            f"than '{idem_key}' if you meant to execute a different request."
+        )
         return StripeError(message, type="idempotency_error").response(headers)
     if saved_pairs != sorted(pairs):
-        message = (f"Keys for idempotent requests can only be used with the same parameters "
-                   f"they were first used with. Try using a key other than '{idem_key}' if you "
-                   f"meant to execute a different request.")
+        message = (
+            f"Keys for idempotent requests can only be used with the same parameters "
+            f"they were first used with. Try using a key other than '{idem_key}' if you "
+            f"meant to execute a different request."
+        )
         return StripeError(message, type="idempotency_error").response(headers)
     headers.update({"Idempotency-Key": idem_key, "Idempotent-Replayed": "true"})
     return json_response(body, status, headers)

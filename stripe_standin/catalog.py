@@ -8,15 +8,35 @@ from .state import snapshot_fields
 from .util import new_id
 
 INTERVALS = ("day", "week", "month", "year")
-PRODUCT_FIELDS = {"name": "str", "description": "str", "metadata": "meta", "active": "bool",
-                  "images": "strs", "url": "str", "statement_descriptor": "str",
-                  "unit_label": "str", "tax_code": "str", "default_price": "str"}
-PRICE_UPDATE = {"active": "bool", "lookup_key": "str", "transfer_lookup_key": "bool",
-                "metadata": "meta", "nickname": "str", "tax_behavior": "str"}
-PRICE_CREATE = {**PRICE_UPDATE, "product": "str", "product_data": {"name": "str",
-                "metadata": "meta"}, "unit_amount": "int", "currency": "str",
-                "recurring": {"interval": "str", "interval_count": "int", "usage_type": "str"},
-                "billing_scheme": "str"}
+PRODUCT_FIELDS = {
+    "name": "str",
+    "description": "str",
+    "metadata": "meta",
+    "active": "bool",
+    "images": "strs",
+    "url": "str",
+    "statement_descriptor": "str",
+    "unit_label": "str",
+    "tax_code": "str",
+    "default_price": "str",
+}
+PRICE_UPDATE = {
+    "active": "bool",
+    "lookup_key": "str",
+    "transfer_lookup_key": "bool",
+    "metadata": "meta",
+    "nickname": "str",
+    "tax_behavior": "str",
+}
+PRICE_CREATE = {
+    **PRICE_UPDATE,
+    "product": "str",
+    "product_data": {"name": "str", "metadata": "meta"},
+    "unit_amount": "int",
+    "currency": "str",
+    "recurring": {"interval": "str", "interval_count": "int", "usage_type": "str"},
+    "billing_scheme": "str",
+}
 
 
 @route("/v1/products", ["POST"], {**PRODUCT_FIELDS, "id": "str"})
@@ -33,14 +53,27 @@ def create_product(state, params):
 def new_product(state, params: dict) -> dict:
     """A Product object with Stripe's fields."""
     now = state.now()
-    return {"id": params.get("id") or new_id("prod", 14), "object": "product",
-            "active": params.get("active", True), "created": now, "default_price": None,
-            "description": params.get("description"), "images": params.get("images", []),
-            "livemode": False, "marketing_features": [], "metadata": params.get("metadata", {}),
-            "name": params["name"], "package_dimensions": None, "shippable": None,
-            "statement_descriptor": params.get("statement_descriptor"), "tax_code": None,
-            "type": "service", "unit_label": params.get("unit_label"), "updated": now,
-            "url": params.get("url")}
+    return {
+        "id": params.get("id") or new_id("prod", 14),
+        "object": "product",
+        "active": params.get("active", True),
+        "created": now,
+        "default_price": None,
+        "description": params.get("description"),
+        "images": params.get("images", []),
+        "livemode": False,
+        "marketing_features": [],
+        "metadata": params.get("metadata", {}),
+        "name": params["name"],
+        "package_dimensions": None,
+        "shippable": None,
+        "statement_descriptor": params.get("statement_descriptor"),
+        "tax_code": None,
+        "type": "service",
+        "unit_label": params.get("unit_label"),
+        "updated": now,
+        "url": params.get("url"),
+    }
 
 
 @route("/v1/products/<product_id>")
@@ -65,9 +98,11 @@ def update_product(state, params, product_id):
 @route("/v1/products", spec={**LIST_SPEC, "active": "bool", "ids": "strs"})
 def list_products(state, params):
     """GET /v1/products, filtered by `active` and `ids`."""
-    products = [p for p in state.all("product")
-                if params.get("active") in (None, p["active"])
-                and ("ids" not in params or p["id"] in params["ids"])]
+    products = [
+        p
+        for p in state.all("product")
+        if params.get("active") in (None, p["active"]) and ("ids" not in params or p["id"] in params["ids"])
+    ]
     return paginate(products, params, "/v1/products")
 
 
@@ -105,24 +140,40 @@ def recurring_of(recurring: dict | None) -> dict | None:
     if recurring is None:
         return None
     if recurring.get("interval") not in INTERVALS:
-        raise invalid("recurring[interval]", "Invalid recurring[interval]: must be one of "
-                                             "day, week, month, or year")
-    return {"interval": recurring["interval"],
-            "interval_count": recurring.get("interval_count", 1), "meter": None,
-            "trial_period_days": None, "usage_type": recurring.get("usage_type", "licensed")}
+        raise invalid("recurring[interval]", "Invalid recurring[interval]: must be one of day, week, month, or year")
+    return {
+        "interval": recurring["interval"],
+        "interval_count": recurring.get("interval_count", 1),
+        "meter": None,
+        "trial_period_days": None,
+        "usage_type": recurring.get("usage_type", "licensed"),
+    }
 
 
 def new_price(state, params: dict, product_id: str, recurring) -> dict:
     """A Price object with Stripe's fields."""
     amount = params["unit_amount"]
-    return {"id": new_id("price"), "object": "price", "active": params.get("active", True),
-            "billing_scheme": "per_unit", "created": state.now(),
-            "currency": params["currency"].lower(), "custom_unit_amount": None,
-            "livemode": False, "lookup_key": None, "metadata": params.get("metadata", {}),
-            "nickname": params.get("nickname"), "product": product_id, "recurring": recurring,
-            "tax_behavior": params.get("tax_behavior", "unspecified"), "tiers_mode": None,
-            "transform_quantity": None, "type": "recurring" if recurring else "one_time",
-            "unit_amount": amount, "unit_amount_decimal": str(amount)}
+    return {
+        "id": new_id("price"),
+        "object": "price",
+        "active": params.get("active", True),
+        "billing_scheme": "per_unit",
+        "created": state.now(),
+        "currency": params["currency"].lower(),
+        "custom_unit_amount": None,
+        "livemode": False,
+        "lookup_key": None,
+        "metadata": params.get("metadata", {}),
+        "nickname": params.get("nickname"),
+        "product": product_id,
+        "recurring": recurring,
+        "tax_behavior": params.get("tax_behavior", "unspecified"),
+        "tiers_mode": None,
+        "transform_quantity": None,
+        "type": "recurring" if recurring else "one_time",
+        "unit_amount": amount,
+        "unit_amount_decimal": str(amount),
+    }
 
 
 def take_lookup_key(state, price: dict, key: str | None, transfer: bool | None) -> None:
@@ -133,8 +184,7 @@ def take_lookup_key(state, price: dict, key: str | None, transfer: bool | None) 
     for other in state.all("price"):
         if other["lookup_key"] == key and other["id"] != price["id"]:
             if not transfer:
-                raise invalid("lookup_key", f"A price (`{other['id']}`) already uses that "
-                                            f"lookup key.")
+                raise invalid("lookup_key", f"A price (`{other['id']}`) already uses that lookup key.")
             other["lookup_key"] = None
             state.emit("price.updated", other, {"lookup_key": key})
     price["lookup_key"] = key
@@ -160,15 +210,25 @@ def update_price(state, params, price_id):
     return price
 
 
-PRICE_FILTERS = {"active": "bool", "product": "str", "currency": "str", "type": "str",
-                 "lookup_keys": "strs", "recurring": "any"}
+PRICE_FILTERS = {
+    "active": "bool",
+    "product": "str",
+    "currency": "str",
+    "type": "str",
+    "lookup_keys": "strs",
+    "recurring": "any",
+}
 
 
 @route("/v1/prices", spec={**LIST_SPEC, **PRICE_FILTERS})
 def list_prices(state, params):
     """GET /v1/prices, filtered by active, product, currency, type, lookup_keys[]."""
+
     def keep(price):
-        return (params.get("active") in (None, price["active"])
-                and all(params.get(f) in (None, price[f]) for f in ("product", "currency", "type"))
-                and ("lookup_keys" not in params or price["lookup_key"] in params["lookup_keys"]))
+        return (
+            params.get("active") in (None, price["active"])
+            and all(params.get(f) in (None, price[f]) for f in ("product", "currency", "type"))
+            and ("lookup_keys" not in params or price["lookup_key"] in params["lookup_keys"])
+        )
+
     return paginate([p for p in state.all("price") if keep(p)], params, "/v1/prices")

@@ -80,8 +80,7 @@ def expire_session(session_id):
 @bp.post("/subscriptions/<sub_id>/<action>")
 def subscription_action(sub_id, action):
     """renew, fail_payment or cancel a subscription."""
-    actions = {"renew": billing.renew, "fail_payment": billing.fail_payment,
-               "cancel": billing.cancel}
+    actions = {"renew": billing.renew, "fail_payment": billing.fail_payment, "cancel": billing.cancel}
     if action not in actions:
         raise StripeError(f"Unknown subscription action: {action}", status=404)
     return locked(lambda s: actions[action](s, s.get("subscription", sub_id)))
@@ -102,8 +101,12 @@ def events():
 @bp.get("/requests")
 def requests_made():
     """How many times each API path was requested: {"data": [{"method", "path", "count"}]}."""
-    return locked(lambda s: {"object": "list", "data": [
-        {"method": method, "path": path, "count": count} for (method, path), count in s.requests.items()]})
+    return locked(
+        lambda s: {
+            "object": "list",
+            "data": [{"method": method, "path": path, "count": count} for (method, path), count in s.requests.items()],
+        }
+    )
 
 
 @bp.get("/deliveries")

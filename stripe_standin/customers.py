@@ -6,22 +6,48 @@ from .params import merge_metadata
 from .state import snapshot_fields
 from .util import new_id
 
-CUSTOMER_FIELDS = {"email": "str", "name": "str", "description": "str", "phone": "str",
-                   "metadata": "meta", "address": "any", "preferred_locales": "strs"}
+CUSTOMER_FIELDS = {
+    "email": "str",
+    "name": "str",
+    "description": "str",
+    "phone": "str",
+    "metadata": "meta",
+    "address": "any",
+    "preferred_locales": "strs",
+}
 
 
 def new_customer(state, email=None, name=None, metadata=None, **fields) -> dict:
     """Store a Customer with Stripe's fields and emit customer.created."""
-    customer = state.add({
-        "id": new_id("cus", 14), "object": "customer", "address": None, "balance": 0,
-        "created": state.now(), "currency": None, "default_source": None, "delinquent": False,
-        "description": fields.get("description"), "email": email,
-        "invoice_prefix": new_id("X", 6)[2:].upper(),
-        "invoice_settings": {"custom_fields": None, "default_payment_method": None,
-                             "footer": None, "rendering_options": None},
-        "livemode": False, "metadata": metadata or {}, "name": name,
-        "phone": fields.get("phone"), "preferred_locales": fields.get("preferred_locales", []),
-        "shipping": None, "tax_exempt": "none", "test_clock": None})
+    customer = state.add(
+        {
+            "id": new_id("cus", 14),
+            "object": "customer",
+            "address": None,
+            "balance": 0,
+            "created": state.now(),
+            "currency": None,
+            "default_source": None,
+            "delinquent": False,
+            "description": fields.get("description"),
+            "email": email,
+            "invoice_prefix": new_id("X", 6)[2:].upper(),
+            "invoice_settings": {
+                "custom_fields": None,
+                "default_payment_method": None,
+                "footer": None,
+                "rendering_options": None,
+            },
+            "livemode": False,
+            "metadata": metadata or {},
+            "name": name,
+            "phone": fields.get("phone"),
+            "preferred_locales": fields.get("preferred_locales", []),
+            "shipping": None,
+            "tax_exempt": "none",
+            "test_clock": None,
+        }
+    )
     state.emit("customer.created", customer)
     return customer
 

@@ -8,8 +8,7 @@ DOC_URL = "https://stripe.com/docs/error-codes/"
 class StripeError(Exception):
     """An API error with Stripe's `{"error": {...}}` body."""
 
-    def __init__(self, message, *, status=400, type="invalid_request_error", param=None,
-                 code=None, **extra):
+    def __init__(self, message, *, status=400, type="invalid_request_error", param=None, code=None, **extra):
         super().__init__(message)
         self.status = status
         self.error = {"type": type, "message": message}
@@ -30,8 +29,7 @@ class StripeError(Exception):
 
 def no_such(kind: str, obj_id: str, param: str = "id") -> StripeError:
     """404 resource_missing, worded as Stripe words it."""
-    return StripeError(f"No such {kind}: '{obj_id}'", status=404, param=param,
-                       code="resource_missing")
+    return StripeError(f"No such {kind}: '{obj_id}'", status=404, param=param, code="resource_missing")
 
 
 def missing(param: str) -> StripeError:
@@ -41,8 +39,7 @@ def missing(param: str) -> StripeError:
 
 def unknown(param: str) -> StripeError:
     """400 parameter_unknown."""
-    return StripeError(f"Received unknown parameter: {param}", param=param,
-                       code="parameter_unknown")
+    return StripeError(f"Received unknown parameter: {param}", param=param, code="parameter_unknown")
 
 
 def invalid(param: str, message: str, code: str | None = None) -> StripeError:

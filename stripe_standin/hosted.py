@@ -93,16 +93,29 @@ def render(state, session: dict, error=None, form=None, status=200):
     """The page for the session in its current state."""
     form = form or {}
     email = session_email(state, session) or form.get("email")
-    items = [{"description": item["description"], "quantity": item["quantity"],
-              "amount": format_amount(item["amount_total"], item["currency"]),
-              "interval": (item["price"]["recurring"] or {}).get("interval")}
-             for item in state.private[session["id"]]["line_items"]]
+    items = [
+        {
+            "description": item["description"],
+            "quantity": item["quantity"],
+            "amount": format_amount(item["amount_total"], item["currency"]),
+            "interval": (item["price"]["recurring"] or {}).get("interval"),
+        }
+        for item in state.private[session["id"]]["line_items"]
+    ]
     html = render_template_string(
-        TEMPLATE, style=STYLE, session=session, heading=HEADINGS[session["status"]], items=items,
-        total=format_amount(session["amount_total"], session["currency"]), error=error,
-        ask_email=not session_email(state, session), email=email,
-        card_number=form.get("card_number", ""), exp=form.get("exp", ""),
-        **closed_note(session))
+        TEMPLATE,
+        style=STYLE,
+        session=session,
+        heading=HEADINGS[session["status"]],
+        items=items,
+        total=format_amount(session["amount_total"], session["currency"]),
+        error=error,
+        ask_email=not session_email(state, session),
+        email=email,
+        card_number=form.get("card_number", ""),
+        exp=form.get("exp", ""),
+        **closed_note(session),
+    )
     return html, status
 
 
@@ -110,12 +123,17 @@ def closed_note(session: dict) -> dict:
     """The message and link shown once the session is complete or expired."""
     if session["status"] == "complete":
         unpaid = session["payment_status"] == "unpaid"
-        message = ("Your payment is processing; you will hear when it completes." if unpaid
-                   else "Thank you. Your payment is complete.")
-        return {"message": message, "link": fill(session["success_url"], session),
-                "link_text": "Continue"}
-    return {"message": "This checkout session has expired. Nothing was charged.",
-            "link": session["cancel_url"], "link_text": "Go back"}
+        message = (
+            "Your payment is processing; you will hear when it completes."
+            if unpaid
+            else "Thank you. Your payment is complete."
+        )
+        return {"message": message, "link": fill(session["success_url"], session), "link_text": "Continue"}
+    return {
+        "message": "This checkout session has expired. Nothing was charged.",
+        "link": session["cancel_url"],
+        "link_text": "Go back",
+    }
 
 
 def fill(url: str | None, session: dict) -> str | None:

@@ -14,17 +14,16 @@ def paginate(objects: list[dict], params: dict, url: str) -> dict:
     """Newest first, `limit` (1–100, default 10), `starting_after`/`ending_before` cursors."""
     limit = params.get("limit", 10)
     if not 1 <= limit <= 100:
-        raise invalid("limit", "This value must be greater than or equal to 1 and less than "
-                               "or equal to 100.")
+        raise invalid("limit", "This value must be greater than or equal to 1 and less than or equal to 100.")
     newest = list(reversed(objects))
     ids = [obj["id"] for obj in newest]
     if params.get("starting_after"):
         start = _cursor(ids, params["starting_after"], "starting_after") + 1
-        page = newest[start:start + limit]
+        page = newest[start : start + limit]
         return list_object(page, url, start + limit < len(newest))
     if params.get("ending_before"):
         end = _cursor(ids, params["ending_before"], "ending_before")
-        page = newest[max(0, end - limit):end]
+        page = newest[max(0, end - limit) : end]
         return list_object(page, url, end - limit > 0)
     return list_object(newest[:limit], url, limit < len(newest))
 

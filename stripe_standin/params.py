@@ -85,8 +85,7 @@ def _coerce(kind, value, name: str):
         return [_scalar("str", item, name) for item in as_list(value, name)]
     if isinstance(kind, list):
         items = as_list(value, name)
-        return [check(_object(item, f"{name}[{i}]"), kind[0], f"{name}[{i}]")
-                for i, item in enumerate(items)]
+        return [check(_object(item, f"{name}[{i}]"), kind[0], f"{name}[{i}]") for i, item in enumerate(items)]
     if isinstance(kind, dict):
         return check(_object(value, name), kind, name)
     return _scalar(kind, value, name)

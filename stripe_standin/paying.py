@@ -10,8 +10,12 @@ from . import billing, payments
 from .customers import new_customer
 from .errors import state_error
 
-CARDS = {"4242424242424242": "success", "4000000000000002": "generic_decline",
-         "4000000000009995": "insufficient_funds", "4000000000000101": "delayed"}
+CARDS = {
+    "4242424242424242": "success",
+    "4000000000000002": "generic_decline",
+    "4000000000009995": "insufficient_funds",
+    "4000000000000101": "delayed",
+}
 
 
 def pay(state, session: dict, number: str, email: str | None) -> str | None:
@@ -49,8 +53,9 @@ def payment_intent_for(state, session: dict) -> dict:
     if session["payment_intent"]:
         return state.get("payment_intent", session["payment_intent"])
     pi_data = state.private[session["id"]]["pi_data"]
-    pi = payments.new_payment_intent(state, session["amount_total"], session["currency"],
-                                     session["customer"], pi_data.get("metadata", {}))
+    pi = payments.new_payment_intent(
+        state, session["amount_total"], session["currency"], session["customer"], pi_data.get("metadata", {})
+    )
     pi["description"] = pi_data.get("description")
     session["payment_intent"] = pi["id"]
     return pi
@@ -62,12 +67,13 @@ def subscribe(state, session: dict, outcome: str, email) -> str | None:
         return payments.DECLINES[outcome]
     paid = outcome != "delayed"
     customer_id = session["customer"] or new_customer(state, email=email)["id"]
-    items = [(item["price"], item["quantity"])
-             for item in state.private[session["id"]]["line_items"]
-             if item["price"]["type"] == "recurring"]
+    items = [
+        (item["price"], item["quantity"])
+        for item in state.private[session["id"]]["line_items"]
+        if item["price"]["type"] == "recurring"
+    ]
     metadata = dict(state.private[session["id"]]["sub_data"].get("metadata", {}))
-    sub = billing.new_subscription(state, customer_id, items, metadata,
-                                   "active" if paid else "incomplete")
+    sub = billing.new_subscription(state, customer_id, items, metadata, "active" if paid else "incomplete")
     invoice = billing.new_invoice(state, sub, "subscription_create", paid=paid)
     state.emit("customer.subscription.created", sub)
     if paid:
@@ -79,9 +85,18 @@ def subscribe(state, session: dict, outcome: str, email) -> str | None:
 
 def complete(state, session: dict, email, paid: bool) -> None:
     """The session is done: complete, paid or unpaid, and checkout.session.completed."""
-    session.update(status="complete", payment_status="paid" if paid else "unpaid",
-                   customer_details={"address": None, "email": email, "name": None,
-                                     "phone": None, "tax_exempt": "none", "tax_ids": []})
+    session.update(
+        status="complete",
+        payment_status="paid" if paid else "unpaid",
+        customer_details={
+            "address": None,
+            "email": email,
+            "name": None,
+            "phone": None,
+            "tax_exempt": "none",
+            "tax_ids": [],
+        },
+    )
     state.emit("checkout.session.completed", session)
 
 

@@ -12,8 +12,9 @@ from .state import State
 from .webhooks import Dispatcher
 
 
-def create_standin_app(webhook_url: str | None, webhook_secret: str, *, deliver=None,
-                       retry_delays=(1, 2, 4, 8, 16)) -> Flask:
+def create_standin_app(
+    webhook_url: str | None, webhook_secret: str, *, deliver=None, retry_delays=(1, 2, 4, 8, 16)
+) -> Flask:
     """A Stripe-compatible API, hosted Checkout page and test controls, state in memory."""
     app = Flask(__name__)
     dispatcher = Dispatcher(webhook_url, webhook_secret, deliver, retry_delays)
@@ -33,11 +34,14 @@ def json_http_error(error: HTTPException):
     if not request.path.startswith(("/v1/", "/_standin/")):
         return error
     if error.code in (404, 405):
-        message = (f"Unrecognized request URL ({request.method}: {request.path}). Please see "
-                   f"https://stripe.com/docs or we can help at https://support.stripe.com/.")
+        message = (
+            f"Unrecognized request URL ({request.method}: {request.path}). Please see "
+            f"https://stripe.com/docs or we can help at https://support.stripe.com/."
+        )
         return StripeError(message, status=404).response()
-    return StripeError(error.description or "An unknown error occurred.", type="api_error",
-                       status=error.code or 500).response()
+    return StripeError(
+        error.description or "An unknown error occurred.", type="api_error", status=error.code or 500
+    ).response()
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -55,8 +59,9 @@ class ServerHandle:
         self.server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
         host = f"[{host}]" if ":" in host else host
         self.url = f"http://{host}:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       name="stripe-standin-http", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), name="stripe-standin-http", daemon=True
+        )
         self.thread.start()
 
     @property
@@ -82,8 +87,11 @@ def run(host: str, port: int, webhook_url: str | None, webhook_secret: str) -> N
     """Serve a fresh stand-in in the foreground until interrupted."""
     app = create_standin_app(webhook_url, webhook_secret)
     server = make_server(host, port, app, threaded=True)
-    print(f"Stripe stand-in on http://{host}:{server.server_port} "
-          f"(webhooks → {webhook_url or 'nowhere'}); Ctrl+C stops it", flush=True)
+    print(
+        f"Stripe stand-in on http://{host}:{server.server_port} "
+        f"(webhooks → {webhook_url or 'nowhere'}); Ctrl+C stops it",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -61,12 +61,19 @@ class State:
         if previous:
             data["previous_attributes"] = copy.deepcopy(previous)
         webhook = bool(self.dispatcher and self.dispatcher.enabled)
-        event = self.add({
-            "id": new_id("evt"), "object": "event", "api_version": SDK_API_VERSION,
-            "created": self.now(), "data": data, "livemode": False,
-            "pending_webhooks": 1 if webhook else 0,
-            "request": dict(self.request_info), "type": event_type,
-        })
+        event = self.add(
+            {
+                "id": new_id("evt"),
+                "object": "event",
+                "api_version": SDK_API_VERSION,
+                "created": self.now(),
+                "data": data,
+                "livemode": False,
+                "pending_webhooks": 1 if webhook else 0,
+                "request": dict(self.request_info),
+                "type": event_type,
+            }
+        )
         if webhook:
             self.dispatcher.enqueue(event["id"], event_type, event_body(event))
         return event

@@ -9,8 +9,24 @@ from datetime import UTC, datetime
 from flask import Response
 
 _ALPHABET = string.ascii_letters + string.digits
-ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
-                "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+ZERO_DECIMAL = {
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
+}
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$"}
 
 
@@ -22,8 +38,7 @@ def new_id(prefix: str, length: int = 24) -> str:
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     """Pretty-printed JSON, as Stripe's API answers."""
     text = json.dumps(body, indent=2, ensure_ascii=False)
-    return Response(text + "\n", status=status, headers=headers or {},
-                    content_type="application/json")
+    return Response(text + "\n", status=status, headers=headers or {}, content_type="application/json")
 
 
 def add_month(timestamp: int) -> int:

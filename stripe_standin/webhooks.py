@@ -30,8 +30,7 @@ def signature_header(body: bytes, secret: str, timestamp: int) -> str:
 
 def http_deliver(url: str, body: bytes, headers: dict) -> int:
     """POST the event with httpx; redirects are not followed, as Stripe does not."""
-    response = httpx.post(url, content=body, headers=headers, timeout=10,
-                          follow_redirects=False, trust_env=False)
+    response = httpx.post(url, content=body, headers=headers, timeout=10, follow_redirects=False, trust_env=False)
     return response.status_code
 
 
@@ -51,8 +50,7 @@ class Dispatcher:
         self._busy = False
         self._stopped = False
         self._next_tick = 0.0
-        self._thread = threading.Thread(target=self._run, name="stripe-standin-dispatcher",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="stripe-standin-dispatcher", daemon=True)
 
     def start(self) -> None:
         """Start the delivery thread."""
@@ -124,9 +122,16 @@ class Dispatcher:
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
         with self._cv:
-            self._log.append({"event_id": event_id, "type": event_type, "attempt": attempt,
-                              "status_code": status, "error": error,
-                              "at": datetime.now(UTC).isoformat()})
+            self._log.append(
+                {
+                    "event_id": event_id,
+                    "type": event_type,
+                    "attempt": attempt,
+                    "status_code": status,
+                    "error": error,
+                    "at": datetime.now(UTC).isoformat(),
+                }
+            )
             if not ok and attempt <= len(self.retry_delays):
                 due = time.monotonic() + self.retry_delays[attempt - 1]
                 job = (due, next(self._seq), event_id, event_type, body, attempt + 1)
@@ -136,6 +141,10 @@ class Dispatcher:
 
     def _headers(self, body: bytes) -> dict:
         """Stripe's webhook headers, signed now."""
-        return {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
-                "Accept": "*/*; q=0.5, application/xml", "Cache-Control": "no-cache",
-                "Stripe-Signature": signature_header(body, self.secret, int(time.time()))}
+        return {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "Accept": "*/*; q=0.5, application/xml",
+            "Cache-Control": "no-cache",
+            "Stripe-Signature": signature_header(body, self.secret, int(time.time())),
+        }

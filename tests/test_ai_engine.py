@@ -139,13 +139,18 @@ def assert_jane(cv: ParsedResume) -> None:
     for skill in ("Python", "Kubernetes", "PostgreSQL", "Docker", "Terraform", "Django"):
         assert skill in cv.skills
     jobs = [(e.title, e.company, e.start, e.end) for e in cv.experience]
-    assert jobs == [("Senior Software Engineer", "Acme Corp", "2020-01", "Present"),
-                    ("Software Engineer", "Globex Inc", "2017", "2019"),
-                    ("Data Analyst", "Initech", "2015-03", "2017-06")]
+    assert jobs == [
+        ("Senior Software Engineer", "Acme Corp", "2020-01", "Present"),
+        ("Software Engineer", "Globex Inc", "2017", "2019"),
+        ("Data Analyst", "Initech", "2015-03", "2017-06"),
+    ]
     assert cv.experience[0].bullets[0].startswith("Led migration of 40 services")
     assert len(cv.experience[1].bullets) == 2
     assert (cv.education[0].degree, cv.education[0].institution, cv.education[0].year) == (
-        "B.S. in Computer Science", "University of Texas at Austin", "2015")
+        "B.S. in Computer Science",
+        "University of Texas at Austin",
+        "2015",
+    )
 
 
 # --- Parsing real files -----------------------------------------------------------------------------------------
@@ -219,7 +224,8 @@ def test_parses_another_layout_and_writes_for_another_field():
     assert (cv.name, cv.location, cv.phone) == ("Maria Garcia", "Chicago, IL", "+1 312-555-0199")
     assert [(e.title, e.company, e.start, e.end) for e in cv.experience] == [
         ("Charge Nurse", "Northwestern Memorial Hospital", "2021-06", "Present"),
-        ("Staff Nurse", "Rush University Medical Center", "2018-08", "2021-05")]
+        ("Staff Nurse", "Rush University Medical Center", "2018-08", "2021-05"),
+    ]
     assert (cv.education[0].institution, cv.education[0].year) == ("Loyola University Chicago", "2018")
     assert {"BLS", "ACLS", "Critical Care", "Epic"} <= set(cv.skills)
     assert cv.certifications == ["BLS, ACLS, PALS"]
@@ -235,16 +241,19 @@ def test_parsed_resume_round_trips_through_json():
     assert ParsedResume.from_dict({"name": "X", "unknown": 1}).name == "X"
 
 
-@pytest.mark.parametrize(("filename", "data", "code"), [
-    ("cv.pdf", b"", "empty_file"),
-    ("cv.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "unsupported_type"),
-    ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00", "unsupported_type"),
-    ("cv.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "unsupported_type"),
-    ("cv", b"Jane Doe resume text", "unsupported_type"),
-    ("cv.txt", b"\x00\x01\x02\x03binary", "unsupported_type"),
-    ("cv.docx", b"PK\x03\x04 not really a zip", "unreadable_file"),
-    ("cv.txt", b"   \n\n  ", "no_text"),
-])
+@pytest.mark.parametrize(
+    ("filename", "data", "code"),
+    [
+        ("cv.pdf", b"", "empty_file"),
+        ("cv.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "unsupported_type"),
+        ("setup.exe", b"MZ\x90\x00\x03\x00\x00\x00", "unsupported_type"),
+        ("cv.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "unsupported_type"),
+        ("cv", b"Jane Doe resume text", "unsupported_type"),
+        ("cv.txt", b"\x00\x01\x02\x03binary", "unsupported_type"),
+        ("cv.docx", b"PK\x03\x04 not really a zip", "unreadable_file"),
+        ("cv.txt", b"   \n\n  ", "no_text"),
+    ],
+)
 def test_bad_uploads_are_refused_with_a_code_and_message(filename, data, code):
     with pytest.raises(ResumeFileError) as caught:
         parse_resume(filename, data)
@@ -294,18 +303,31 @@ def test_pdf_without_text_says_so():
 
 def test_skill_aliases_and_word_boundaries():
     found = extract_skills("Shipped js and Node.js on k8s with postgres; ML in PYTHON; C/C++ and C#; golang.")
-    assert found == ["JavaScript", "Node.js", "Kubernetes", "PostgreSQL", "Machine Learning", "Python", "C", "C++",
-                     "C#", "Go"]
+    assert found == [
+        "JavaScript",
+        "Node.js",
+        "Kubernetes",
+        "PostgreSQL",
+        "Machine Learning",
+        "Python",
+        "C",
+        "C++",
+        "C#",
+        "Go",
+    ]
     assert extract_skills("R&D budget, Go-live plan, we go home early, I excel at it, Spring 2020") == []
     assert extract_skills("HTML/CSS, CI/CD and A/B testing") == ["HTML", "CSS", "CI/CD", "A/B Testing"]
 
 
-@pytest.mark.parametrize(("line", "start", "end"), [
-    ("Engineer, Acme  Jan 2020 – Present", "2020-01", "Present"),
-    ("2018-2021", "2018", "2021"),
-    ("03/2019 - 06/2021", "2019-03", "2021-06"),
-    ("September 2015 to May 2017", "2015-09", "2017-05"),
-])
+@pytest.mark.parametrize(
+    ("line", "start", "end"),
+    [
+        ("Engineer, Acme  Jan 2020 – Present", "2020-01", "Present"),
+        ("2018-2021", "2018", "2021"),
+        ("03/2019 - 06/2021", "2019-03", "2021-06"),
+        ("September 2015 to May 2017", "2015-09", "2017-05"),
+    ],
+)
 def test_date_ranges(line, start, end):
     found = find_range(line)
     assert (found.start, found.end) == (start, end)
@@ -345,13 +367,26 @@ def test_match_accepts_a_skills_list():
 
 
 def test_salary_levels_locations_and_currencies():
-    senior, junior = estimate("Senior Software Engineer", "", "Austin"), estimate("Junior Software Engineer", "", "Austin")
+    senior, junior = (
+        estimate("Senior Software Engineer", "", "Austin"),
+        estimate("Junior Software Engineer", "", "Austin"),
+    )
     assert senior.mid > junior.mid
-    assert estimate("Software Engineer", "mid", "San Francisco").mid > estimate("Software Engineer", "mid", "Memphis").mid
-    currencies = {place: estimate("Data Scientist", "senior", place).currency
-                  for place in ("London, UK", "Berlin", "Toronto", "Sydney", "Bangalore", "Remote")}
-    assert currencies == {"London, UK": "GBP", "Berlin": "EUR", "Toronto": "CAD", "Sydney": "AUD",
-                          "Bangalore": "INR", "Remote": "USD"}
+    assert (
+        estimate("Software Engineer", "mid", "San Francisco").mid > estimate("Software Engineer", "mid", "Memphis").mid
+    )
+    currencies = {
+        place: estimate("Data Scientist", "senior", place).currency
+        for place in ("London, UK", "Berlin", "Toronto", "Sydney", "Bangalore", "Remote")
+    }
+    assert currencies == {
+        "London, UK": "GBP",
+        "Berlin": "EUR",
+        "Toronto": "CAD",
+        "Sydney": "AUD",
+        "Bangalore": "INR",
+        "Remote": "USD",
+    }
     est = estimate("Senior Data Scientist", "", "London")
     assert est.low < est.mid < est.high
     reasons = " ".join(est.reasoning)
@@ -362,9 +397,11 @@ def test_salary_levels_locations_and_currencies():
 # --- Generators -------------------------------------------------------------------------------------------------
 
 
-STORY = ("At my last job our checkout service kept timing out during sales. I was responsible for fixing it before "
-         "Black Friday, two weeks away. I profiled the service, found a slow query, and added an index and a Redis "
-         "cache. As a result, p95 latency dropped from 2s to 300ms and we had zero outages that weekend.")
+STORY = (
+    "At my last job our checkout service kept timing out during sales. I was responsible for fixing it before "
+    "Black Friday, two weeks away. I profiled the service, found a slow query, and added an index and a Redis "
+    "cache. As a result, p95 latency dropped from 2s to 300ms and we had zero outages that weekend."
+)
 
 
 def realistic_inputs() -> dict[str, dict]:
@@ -384,16 +421,40 @@ def realistic_inputs() -> dict[str, dict]:
         "career_path": {"current_role": "Senior Software Engineer", "resume": cv, "interests": "product, users"},
         "mock_interview": {"question": "Tell me about a time you fixed a production problem.", "answer": STORY},
         "behavioral_answers": {"story": STORY},
-        "networking_message": {"recipient": "Sam Lee", "company": "Acme Robotics", "role": "Backend Engineer",
-                               "context": "We met at PyCon where you spoke about Kubernetes", "resume": cv},
-        "follow_up_email": {"company": "Acme Robotics", "role": "Senior Backend Engineer", "stage": "interview",
-                            "contact": "Dana Smith", "days_since": "6", "resume": cv},
-        "thank_you_note": {"company": "Acme Robotics", "role": "Senior Backend Engineer", "interviewer": "Dana Smith",
-                           "topics": "the billing migration\nyour on-call rotation", "resume": cv},
-        "negotiation_script": {"role": "Senior Software Engineer", "offer": "$150k", "location": "Austin, TX",
-                               "company": "Acme Robotics", "resume": cv},
-        "company_research": {"company": "Acme Robotics", "job_description": JOB_POSTING,
-                             "notes": "The CEO talked about expanding to Europe next year."},
+        "networking_message": {
+            "recipient": "Sam Lee",
+            "company": "Acme Robotics",
+            "role": "Backend Engineer",
+            "context": "We met at PyCon where you spoke about Kubernetes",
+            "resume": cv,
+        },
+        "follow_up_email": {
+            "company": "Acme Robotics",
+            "role": "Senior Backend Engineer",
+            "stage": "interview",
+            "contact": "Dana Smith",
+            "days_since": "6",
+            "resume": cv,
+        },
+        "thank_you_note": {
+            "company": "Acme Robotics",
+            "role": "Senior Backend Engineer",
+            "interviewer": "Dana Smith",
+            "topics": "the billing migration\nyour on-call rotation",
+            "resume": cv,
+        },
+        "negotiation_script": {
+            "role": "Senior Software Engineer",
+            "offer": "$150k",
+            "location": "Austin, TX",
+            "company": "Acme Robotics",
+            "resume": cv,
+        },
+        "company_research": {
+            "company": "Acme Robotics",
+            "job_description": JOB_POSTING,
+            "notes": "The CEO talked about expanding to Europe next year.",
+        },
         "elevator_pitch": {"resume": cv, "audience": "recruiter"},
     }
 
@@ -434,8 +495,19 @@ def test_missing_required_input_is_named(feature, field):
         GENERATORS[feature](inputs)
 
 
-@pytest.mark.parametrize("feature", ["cover_letter", "interview_prep", "salary_analysis", "skills_gap", "career_path",
-                                     "job_description_analysis", "company_research", "follow_up_email"])
+@pytest.mark.parametrize(
+    "feature",
+    [
+        "cover_letter",
+        "interview_prep",
+        "salary_analysis",
+        "skills_gap",
+        "career_path",
+        "job_description_analysis",
+        "company_research",
+        "follow_up_email",
+    ],
+)
 def test_generators_degrade_without_optional_inputs(feature):
     minimal = {k: realistic_inputs()[feature][k] for k in REQUIRED_INPUTS[feature]}
     assert_output_shape(GENERATORS[feature](minimal))
@@ -501,14 +573,22 @@ def test_behavioural_story_is_shaped_into_star():
 
 
 def test_output_does_not_depend_on_hash_seed():
-    script = ("import json; from tokenapp.features.engine import GENERATORS;"
-              "from tests.test_ai_engine import realistic_inputs;"
-              "print(json.dumps({k: GENERATORS[k](v) for k, v in realistic_inputs().items()}, sort_keys=True))")
+    script = (
+        "import json; from tokenapp.features.engine import GENERATORS;"
+        "from tests.test_ai_engine import realistic_inputs;"
+        "print(json.dumps({k: GENERATORS[k](v) for k, v in realistic_inputs().items()}, sort_keys=True))"
+    )
     outputs = set()
     for seed in ("1", "2"):
         env = shell_env(PYTHONHASHSEED=seed, PYTHONWARNINGS="ignore", PYTHONPATH=str(TESTS))
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True,
-                              cwd=os.path.dirname(os.path.dirname(__file__)))
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            cwd=os.path.dirname(os.path.dirname(__file__)),
+        )
         outputs.add(done.stdout)
     assert len(outputs) == 1
 

@@ -22,10 +22,14 @@ from tokenapp.features.providers import (
 )
 
 KEY = "sk-test-SECRET-do-not-leak-1234"
-PROMPT = Prompt(system="You write cover letters.", user="PRIVATE-USER-TEXT about Ada",
-                feature_key="cover_letter", max_tokens=300, temperature=0.2)
-JSON_PROMPT = Prompt(system="Answer in JSON.", user="Score this CV", feature_key="cv_score",
-                     json_mode=True)
+PROMPT = Prompt(
+    system="You write cover letters.",
+    user="PRIVATE-USER-TEXT about Ada",
+    feature_key="cover_letter",
+    max_tokens=300,
+    temperature=0.2,
+)
+JSON_PROMPT = Prompt(system="Answer in JSON.", user="Score this CV", feature_key="cv_score", json_mode=True)
 
 
 @pytest.fixture
@@ -33,8 +37,7 @@ def fake_openai_provider(fake_openai):
     providers = []
 
     def make(**overrides):
-        options = {"base_url": fake_openai.url, "timeout": 2.0, "connect_timeout": 1.0,
-                   "backoff": 0, **overrides}
+        options = {"base_url": fake_openai.url, "timeout": 2.0, "connect_timeout": 1.0, "backoff": 0, **overrides}
         providers.append(OpenAICompatibleProvider(KEY, **options))
         return providers[-1]
 
@@ -53,15 +56,19 @@ def failing(provider, prompt=PROMPT) -> ProviderError:
 def test_success_sends_the_chat_request_and_returns_a_completion(fake_openai, fake_openai_provider):
     fake_openai.script(chat_reply("Dear hiring manager"))
     completion = fake_openai_provider(model="gpt-4o-mini").complete(PROMPT)
-    assert completion == Completion(text="Dear hiring manager", model="gpt-4o-mini-2024-07-18",
-                                    provider="openai", usage=chat_reply()["usage"])
+    assert completion == Completion(
+        text="Dear hiring manager", model="gpt-4o-mini-2024-07-18", provider="openai", usage=chat_reply()["usage"]
+    )
     [sent] = fake_openai.requests
     assert sent["headers"]["Authorization"] == f"Bearer {KEY}"
     assert sent["json"] == {
         "model": "gpt-4o-mini",
-        "messages": [{"role": "system", "content": "You write cover letters."},
-                     {"role": "user", "content": "PRIVATE-USER-TEXT about Ada"}],
-        "max_tokens": 300, "temperature": 0.2,
+        "messages": [
+            {"role": "system", "content": "You write cover letters."},
+            {"role": "user", "content": "PRIVATE-USER-TEXT about Ada"},
+        ],
+        "max_tokens": 300,
+        "temperature": 0.2,
     }
 
 
@@ -78,9 +85,11 @@ def test_json_mode_with_non_json_content_is_a_bad_reply(fake_openai, fake_openai
     assert len(fake_openai.requests) == 1
 
 
-@pytest.mark.parametrize("first", [(500, {"error": {"message": "boom"}}, {}),
-                                   (429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})],
-                         ids=["500", "429-retry-after-0"])
+@pytest.mark.parametrize(
+    "first",
+    [(500, {"error": {"message": "boom"}}, {}), (429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})],
+    ids=["500", "429-retry-after-0"],
+)
 def test_a_transient_failure_is_retried_then_succeeds(fake_openai, fake_openai_provider, first):
     fake_openai.script(first, chat_reply("second time"))
     assert fake_openai_provider().complete(PROMPT).text == "second time"
@@ -126,27 +135,43 @@ def test_connection_refused_is_unavailable_after_retries(fake_openai_provider):
     assert error.code == "provider_unavailable"
 
 
-@pytest.mark.parametrize("reply", [
-    (200, "<html>gateway page</html>", {"Content-Type": "text/html"}),
-    (200, {"object": "chat.completion"}, {}),
-    (200, {"choices": []}, {}),
-    (200, {"choices": [{"message": None}]}, {}),
-    (200, ["not", "an", "object"], {}),
-    chat_reply(""),
-    chat_reply(None),
-    chat_reply("   \n"),
-], ids=["not-json", "no-choices", "empty-choices", "null-message", "list-body",
-        "empty-content", "null-content", "blank-content"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        (200, "<html>gateway page</html>", {"Content-Type": "text/html"}),
+        (200, {"object": "chat.completion"}, {}),
+        (200, {"choices": []}, {}),
+        (200, {"choices": [{"message": None}]}, {}),
+        (200, ["not", "an", "object"], {}),
+        chat_reply(""),
+        chat_reply(None),
+        chat_reply("   \n"),
+    ],
+    ids=[
+        "not-json",
+        "no-choices",
+        "empty-choices",
+        "null-message",
+        "list-body",
+        "empty-content",
+        "null-content",
+        "blank-content",
+    ],
+)
 def test_malformed_replies_are_bad_replies(fake_openai, fake_openai_provider, reply):
     fake_openai.script(reply)
     assert failing(fake_openai_provider()).code == "provider_bad_reply"
     assert len(fake_openai.requests) == 1
 
 
-@pytest.mark.parametrize("reply", [
-    chat_reply("partial", finish_reason="content_filter"),
-    chat_reply(None, refusal="I can't help with that."),
-], ids=["content-filter", "refusal"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        chat_reply("partial", finish_reason="content_filter"),
+        chat_reply(None, refusal="I can't help with that."),
+    ],
+    ids=["content-filter", "refusal"],
+)
 def test_content_policy_refusals_are_refused(fake_openai, fake_openai_provider, reply):
     fake_openai.script(reply)
     error = failing(fake_openai_provider())
@@ -156,8 +181,9 @@ def test_content_policy_refusals_are_refused(fake_openai, fake_openai_provider, 
 
 def test_the_key_and_prompt_never_reach_errors_or_logs(fake_openai, fake_openai_provider, caplog):
     caplog.set_level(logging.DEBUG)
-    fake_openai.script(chat_reply("fine"), (401, {"error": {"message": KEY}}, {}),
-                       *[(500, {"error": {"message": KEY}}, {})] * 2)
+    fake_openai.script(
+        chat_reply("fine"), (401, {"error": {"message": KEY}}, {}), *[(500, {"error": {"message": KEY}}, {})] * 2
+    )
     provider = fake_openai_provider(max_retries=1)
     provider.complete(PROMPT)
     errors = [failing(provider), failing(provider)]
@@ -186,8 +212,7 @@ def test_a_custom_transport_is_used():
         assert str(req.url) == "https://llm.example/v1/chat/completions"
         return httpx.Response(200, json=chat_reply("via transport"))
 
-    provider = OpenAICompatibleProvider(KEY, base_url="https://llm.example/v1/",
-                                        transport=httpx.MockTransport(answer))
+    provider = OpenAICompatibleProvider(KEY, base_url="https://llm.example/v1/", transport=httpx.MockTransport(answer))
     with provider:
         assert provider.complete(PROMPT).text == "via transport"
 
@@ -203,33 +228,47 @@ def test_the_local_provider_runs_the_engine_and_reads_a_pasted_resume_as_the_res
     from tokenapp.features import engine
 
     pasted = "Ada Lovelace\nPython engineer\n\nSKILLS\nPython, SQL, Docker"
-    inputs = {"job_description": "Acme Robotics is hiring a Python engineer with Kubernetes.",
-              "resume_text": pasted, "tone": "concise"}
+    inputs = {
+        "job_description": "Acme Robotics is hiring a Python engineer with Kubernetes.",
+        "resume_text": pasted,
+        "tone": "concise",
+    }
     output = LocalProvider().generate("cover_letter", inputs)
     assert output == engine.generate("cover_letter", {**inputs, "resume": pasted})
     assert output != engine.generate("cover_letter", {**inputs, "resume": None})
     assert inputs == {"job_description": inputs["job_description"], "resume_text": pasted, "tone": "concise"}
     saved = engine.parse_text("Grace Hopper\nCOBOL engineer\n\nSKILLS\nCOBOL").to_dict()
-    assert LocalProvider().generate("cover_letter", {**inputs, "resume": saved}) == \
-        engine.generate("cover_letter", {**inputs, "resume": saved})
+    assert LocalProvider().generate("cover_letter", {**inputs, "resume": saved}) == engine.generate(
+        "cover_letter", {**inputs, "resume": saved}
+    )
 
 
 def test_the_openai_provider_sends_the_feature_prompt_and_answers_one_section(fake_openai, fake_openai_provider):
     fake_openai.script(chat_reply("Dear Acme Robotics team"))
-    output = fake_openai_provider().generate("cover_letter", {
-        "job_description": "Acme Robotics is hiring.", "resume_text": "Ada Lovelace", "tone": "concise"})
-    assert output == {"title": "Cover Letter Generation",
-                      "sections": [{"heading": "Cover Letter Generation", "body": "Dear Acme Robotics team"}],
-                      "data": {"model": "gpt-4o-mini-2024-07-18"}}
+    output = fake_openai_provider().generate(
+        "cover_letter",
+        {"job_description": "Acme Robotics is hiring.", "resume_text": "Ada Lovelace", "tone": "concise"},
+    )
+    assert output == {
+        "title": "Cover Letter Generation",
+        "sections": [{"heading": "Cover Letter Generation", "body": "Dear Acme Robotics team"}],
+        "data": {"model": "gpt-4o-mini-2024-07-18"},
+    }
     system, user = fake_openai.requests[0]["json"]["messages"]
     assert "Acme Robotics is hiring." in user["content"] and "Ada Lovelace" in user["content"]
     assert "concise" in user["content"] and system["role"] == "system" and system["content"]
 
 
 def test_build_provider_openai_reads_its_settings():
-    provider = build_provider({"AI_PROVIDER": "openai", "OPENAI_API_KEY": KEY,
-                               "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-                               "OPENAI_MODEL": "llama-3.1-8b", "OPENAI_TIMEOUT": "12.5"})
+    provider = build_provider(
+        {
+            "AI_PROVIDER": "openai",
+            "OPENAI_API_KEY": KEY,
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_MODEL": "llama-3.1-8b",
+            "OPENAI_TIMEOUT": "12.5",
+        }
+    )
     with provider:
         assert isinstance(provider, OpenAICompatibleProvider)
         assert provider.model == "llama-3.1-8b"
@@ -241,12 +280,15 @@ def test_build_provider_openai_reads_its_settings():
         assert default._client.timeout.read == 30
 
 
-@pytest.mark.parametrize("config, named", [
-    ({"AI_PROVIDER": "openai"}, "OPENAI_API_KEY"),
-    ({"AI_PROVIDER": "openai", "OPENAI_API_KEY": ""}, "OPENAI_API_KEY"),
-    ({"AI_PROVIDER": "openai", "OPENAI_API_KEY": KEY, "OPENAI_TIMEOUT": "soon"}, "OPENAI_TIMEOUT"),
-    ({"AI_PROVIDER": "magic"}, "AI_PROVIDER"),
-])
+@pytest.mark.parametrize(
+    "config, named",
+    [
+        ({"AI_PROVIDER": "openai"}, "OPENAI_API_KEY"),
+        ({"AI_PROVIDER": "openai", "OPENAI_API_KEY": ""}, "OPENAI_API_KEY"),
+        ({"AI_PROVIDER": "openai", "OPENAI_API_KEY": KEY, "OPENAI_TIMEOUT": "soon"}, "OPENAI_TIMEOUT"),
+        ({"AI_PROVIDER": "magic"}, "AI_PROVIDER"),
+    ],
+)
 def test_build_provider_rejects_bad_settings(config, named):
     with pytest.raises(ValueError, match=named):
         build_provider(config)
@@ -254,10 +296,10 @@ def test_build_provider_rejects_bad_settings(config, named):
 
 def test_render_prompt_treats_user_input_as_text():
     template = "Write a letter for {{ name }}.\nJob: {{ job }}\n"
-    rendered = render_prompt(template, {"name": "{{ 7*7 }} {% for x in [1] %}x{% endfor %}",
-                                        "job": "<b>Engineer</b> & co"})
-    assert rendered == ("Write a letter for {{ 7*7 }} {% for x in [1] %}x{% endfor %}.\n"
-                        "Job: <b>Engineer</b> & co\n")
+    rendered = render_prompt(
+        template, {"name": "{{ 7*7 }} {% for x in [1] %}x{% endfor %}", "job": "<b>Engineer</b> & co"}
+    )
+    assert rendered == ("Write a letter for {{ 7*7 }} {% for x in [1] %}x{% endfor %}.\nJob: <b>Engineer</b> & co\n")
 
 
 def test_render_prompt_requires_every_input():

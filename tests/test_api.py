@@ -23,26 +23,41 @@ def test_anonymous_calls_get_401_json(client, method, path):
 
 def test_balance(api):
     # CONTRACT §4: a new account's welcome tokens are a welcome state, not a low balance.
-    assert api.get("/api/tokens/balance").get_json() == {"balance": 10, "is_unlimited": False, "low_balance": False, "debt": 0}
+    assert api.get("/api/tokens/balance").get_json() == {
+        "balance": 10,
+        "is_unlimited": False,
+        "low_balance": False,
+        "debt": 0,
+    }
     api.deduct("networking_message")
-    assert api.get("/api/tokens/balance").get_json() == {"balance": 7, "is_unlimited": False, "low_balance": True, "debt": 0}
+    assert api.get("/api/tokens/balance").get_json() == {
+        "balance": 7,
+        "is_unlimited": False,
+        "low_balance": True,
+        "debt": 0,
+    }
 
 
 def test_features_lists_the_twenty_with_flagship_costs(api):
     features = api.get("/api/tokens/features").get_json()["features"]
     assert len(features) == 20
     costs = {f["key"]: f["cost"] for f in features}
-    assert {k: costs[k] for k in ("cover_letter", "resume_parsing", "job_match_detailed",
-                                  "interview_prep", "salary_analysis")} == {
-        "cover_letter": 10, "resume_parsing": 8, "job_match_detailed": 5, "interview_prep": 8, "salary_analysis": 6}
+    assert {
+        k: costs[k]
+        for k in ("cover_letter", "resume_parsing", "job_match_detailed", "interview_prep", "salary_analysis")
+    } == {"cover_letter": 10, "resume_parsing": 8, "job_match_detailed": 5, "interview_prep": 8, "salary_analysis": 6}
     assert all(set(f) == {"key", "name", "description", "cost"} and f["name"] and f["description"] for f in features)
 
 
 def test_packages(api):
     packages = api.get("/api/tokens/packages").get_json()["packages"]
     assert [(p["key"], p["tokens"], p["price_cents"]) for p in packages] == [
-        ("starter", 100, 500), ("basic", 250, 1000), ("pro", 600, 2000),
-        ("power", 1600, 5000), ("ultimate", 3500, 10000)]
+        ("starter", 100, 500),
+        ("basic", 250, 1000),
+        ("pro", 600, 2000),
+        ("power", 1600, 5000),
+        ("ultimate", 3500, 10000),
+    ]
     assert {p["key"]: p["bonus_tokens"] for p in packages}["ultimate"] == 350
     assert all(p["currency"] == "usd" for p in packages)
 
@@ -61,8 +76,12 @@ def test_insufficient_tokens_is_402_and_charges_nothing(api, audit):
     assert api.deduct("resume_parsing").status_code == 201
     response = api.deduct("resume_parsing")
     assert response.status_code == 402
-    assert response.get_json() == {"error": "insufficient_tokens", "message": "This needs 8 tokens and you have 2.",
-                                   "balance": 2, "cost": 8}
+    assert response.get_json() == {
+        "error": "insufficient_tokens",
+        "message": "This needs 8 tokens and you have 2.",
+        "balance": 2,
+        "cost": 8,
+    }
     assert api.balance() == 2
     audit()
 
@@ -118,15 +137,20 @@ def test_same_idempotency_key_charges_once(api, audit):
 
 
 def test_idempotency_key_in_header(api):
-    first = api.post("/api/tokens/deduct", json={"feature_key": "job_match_detailed"}, headers={"Idempotency-Key": "h-1"})
+    first = api.post(
+        "/api/tokens/deduct", json={"feature_key": "job_match_detailed"}, headers={"Idempotency-Key": "h-1"}
+    )
     again = api.deduct("job_match_detailed", idempotency_key="h-1")
     assert first.get_json()["charge_id"] == again.get_json()["charge_id"]
     assert api.balance() == 5
 
 
 def test_header_and_body_keys_must_agree(api):
-    response = api.post("/api/tokens/deduct", json={"feature_key": "cover_letter", "idempotency_key": "a"},
-                        headers={"Idempotency-Key": "b"})
+    response = api.post(
+        "/api/tokens/deduct",
+        json={"feature_key": "cover_letter", "idempotency_key": "a"},
+        headers={"Idempotency-Key": "b"},
+    )
     assert response.status_code == 400
     assert api.balance() == 10
 
@@ -147,7 +171,10 @@ def test_idempotency_keys_are_per_user(app, client, api):
     other = Api(other_client)
     response = other.deduct("job_match_detailed", idempotency_key="shared")
     assert response.status_code == 201
-    assert response.get_json()["charge_id"] != api.deduct("job_match_detailed", idempotency_key="shared").get_json()["charge_id"]
+    assert (
+        response.get_json()["charge_id"]
+        != api.deduct("job_match_detailed", idempotency_key="shared").get_json()["charge_id"]
+    )
     assert other.balance() == 5
 
 
@@ -156,7 +183,9 @@ def test_transactions_newest_first_with_cursor_pages(api):
     api.deduct("follow_up_email")
     first = api.get("/api/tokens/transactions?limit=2").get_json()
     assert [(t["type"], t["amount"], t["balance_after"], t["feature_key"]) for t in first["transactions"]] == [
-        ("spend", -3, 4, "follow_up_email"), ("spend", -3, 7, "networking_message")]
+        ("spend", -3, 4, "follow_up_email"),
+        ("spend", -3, 7, "networking_message"),
+    ]
     assert first["next_cursor"]
     second = api.get(f"/api/tokens/transactions?limit=2&cursor={first['next_cursor']}").get_json()
     assert [(t["type"], t["amount"], t["balance_after"]) for t in second["transactions"]] == [("bonus", 10, 10)]
@@ -164,8 +193,10 @@ def test_transactions_newest_first_with_cursor_pages(api):
     assert all(t["created_at"].endswith("+00:00") for t in first["transactions"])
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=-1", "limit=abc", "limit=1.5",
-                                   "cursor=garbage!", "cursor=dDotMQ", "cursor=eDox"])
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=101", "limit=-1", "limit=abc", "limit=1.5", "cursor=garbage!", "cursor=dDotMQ", "cursor=eDox"],
+)
 def test_transactions_bad_paging_is_400(api, query):
     response = api.get(f"/api/tokens/transactions?{query}")
     assert response.status_code == 400

@@ -36,11 +36,14 @@ def test_emails_are_normalised_and_unique(app, client, auth):
     assert b'aria-invalid="true"' in response.data
 
 
-@pytest.mark.parametrize(("email", "password", "message"), [
-    ("not-an-email", PASSWORD, b"Invalid email address."),
-    ("", PASSWORD, b"This field is required."),
-    ("bo@example.com", "short", b"Field must be between 8 and 128 characters long."),
-])
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("not-an-email", PASSWORD, b"Invalid email address."),
+        ("", PASSWORD, b"This field is required."),
+        ("bo@example.com", "short", b"Field must be between 8 and 128 characters long."),
+    ],
+)
 def test_register_errors_are_shown_next_to_the_field(client, auth, email, password, message):
     response = auth.register(email, password)
     assert response.status_code == 422
@@ -71,21 +74,28 @@ def test_wrong_password_and_unknown_email_give_the_same_answer(client, auth, use
     assert client.get("/api/tokens/balance").status_code == 401
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/",
-                                    "/\\/evil.example", "\\\\evil.example"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\\/evil.example", "\\\\evil.example"]
+)
 def test_login_follows_only_local_next(client, auth, user, target):
     auth.logout()
     token = csrf_token(client)
-    response = client.post("/auth/login", query_string={"next": target}, data={
-        "email": "ada@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/auth/login",
+        query_string={"next": target},
+        data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.headers["Location"] == "/"
 
 
 def test_login_follows_a_local_next(client, auth, user):
     auth.logout()
     token = csrf_token(client)
-    response = client.post("/auth/login", query_string={"next": "/tokens/buy?x=1"}, data={
-        "email": "ada@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/auth/login",
+        query_string={"next": "/tokens/buy?x=1"},
+        data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.headers["Location"] == "/tokens/buy?x=1"
 
 
@@ -108,7 +118,7 @@ def test_every_page_carries_csrf_meta_and_htmx(client):
         assert 'hx-headers=\'{"X-CSRFToken": "' in html
 
 
-@pytest.mark.parametrize("evil", ['<script>alert(1)</script>', '" onmouseover="alert(1)', "javascript:alert(1)"])
+@pytest.mark.parametrize("evil", ["<script>alert(1)</script>", '" onmouseover="alert(1)', "javascript:alert(1)"])
 def test_user_text_is_escaped_when_echoed(client, evil):
     response = AuthActions(client).register(evil)
     html = response.get_data(as_text=True)
@@ -137,5 +147,6 @@ def test_referral_is_recorded_for_a_real_referrer_only(app, client, auth):
     with app.app_context():
         referrals = db.session.execute(db.select(Referral)).scalars().all()
         assert [(r.referrer_id, r.referred_id) for r in referrals] == [
-            (user_id(app, "ref@example.com"), user_id(app, "new@example.com"))]
+            (user_id(app, "ref@example.com"), user_id(app, "new@example.com"))
+        ]
     assert Api(client).balance() == 10

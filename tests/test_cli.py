@@ -75,8 +75,11 @@ def test_release_stale_charges(app, runner, audit):
         uid = accounts.register("s@example.com", "password123").id
         fresh = charges.charge(uid, "networking_message")
         stale = charges.charge(uid, "follow_up_email")
-        db.session.execute(db.update(TokenCharge).where(TokenCharge.id == stale.charge_id)
-                           .values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.execute(
+            db.update(TokenCharge)
+            .where(TokenCharge.id == stale.charge_id)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
         db.session.commit()
     result = runner.invoke(args=["tokens", "release-stale-charges"])
     assert result.exit_code == 0

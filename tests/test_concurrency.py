@@ -50,14 +50,17 @@ def test_hundred_concurrent_deductions_for_twenty_charges(app, client, api, back
     clients = [clone_client(app, client) for _ in range(WORKERS)]
 
     def deduct(i):
-        response = clients[i % WORKERS].post("/api/tokens/deduct", json={"feature_key": "cover_letter"},
-                                             headers={"X-CSRFToken": token})
+        response = clients[i % WORKERS].post(
+            "/api/tokens/deduct", json={"feature_key": "cover_letter"}, headers={"X-CSRFToken": token}
+        )
         return response.status_code, response.get_json()
 
     results = run_together(100, deduct)
     statuses = [status for status, _ in results]
     assert set(statuses) <= allowed_statuses(backend)
-    assert all(body["error"] in ("insufficient_tokens", "service_unavailable") for status, body in results if status != 201)
+    assert all(
+        body["error"] in ("insufficient_tokens", "service_unavailable") for status, body in results if status != 201
+    )
     succeeded = statuses.count(201)
     if backend == "postgresql":
         assert succeeded == 20
@@ -72,8 +75,11 @@ def test_one_idempotency_key_sent_concurrently_charges_once(app, client, api, ba
     clients = [clone_client(app, client) for _ in range(WORKERS)]
 
     def deduct(i):
-        response = clients[i].post("/api/tokens/deduct", json={"feature_key": "cover_letter", "idempotency_key": "same"},
-                                   headers={"X-CSRFToken": token})
+        response = clients[i].post(
+            "/api/tokens/deduct",
+            json={"feature_key": "cover_letter", "idempotency_key": "same"},
+            headers={"X-CSRFToken": token},
+        )
         return response.status_code, response.get_json()
 
     results = run_together(WORKERS, deduct)

@@ -12,17 +12,20 @@ def test_production_requires_secret_key(tmp_path):
     assert str(stop.value) == "tokenapp: configuration error: SECRET_KEY is required in production"
 
 
-@pytest.mark.parametrize(("env", "name"), [
-    ({"TOKENAPP_ENV": "staging"}, "TOKENAPP_ENV"),
-    ({"WELCOME_BONUS_TOKENS": "ten"}, "WELCOME_BONUS_TOKENS"),
-    ({"LOW_BALANCE_THRESHOLD": "-1"}, "LOW_BALANCE_THRESHOLD"),
-    ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
-    ({"AI_PROVIDER": "magic"}, "AI_PROVIDER"),
-    ({"AI_PROVIDER": "openai"}, "OPENAI_API_KEY"),
-    ({"STRIPE_SECRET_KEY": "sk_live_abc"}, "STRIPE_SECRET_KEY"),
-    ({"TOKENAPP_ENV": "production", "SECRET_KEY": "k", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY"),
-    ({"TOKENAPP_ENV": "production", "SECRET_KEY": "k", "STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"),
-])
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"TOKENAPP_ENV": "staging"}, "TOKENAPP_ENV"),
+        ({"WELCOME_BONUS_TOKENS": "ten"}, "WELCOME_BONUS_TOKENS"),
+        ({"LOW_BALANCE_THRESHOLD": "-1"}, "LOW_BALANCE_THRESHOLD"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"AI_PROVIDER": "magic"}, "AI_PROVIDER"),
+        ({"AI_PROVIDER": "openai"}, "OPENAI_API_KEY"),
+        ({"STRIPE_SECRET_KEY": "sk_live_abc"}, "STRIPE_SECRET_KEY"),
+        ({"TOKENAPP_ENV": "production", "SECRET_KEY": "k", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY"),
+        ({"TOKENAPP_ENV": "production", "SECRET_KEY": "k", "STRIPE_SECRET_KEY": "sk_test_x"}, "STRIPE_WEBHOOK_SECRET"),
+    ],
+)
 def test_bad_settings_name_the_variable(env, name, tmp_path):
     with pytest.raises(ConfigError, match=name):
         load_settings(env, instance_path=str(tmp_path))
@@ -42,8 +45,12 @@ def test_postgres_urls_use_psycopg3(tmp_path):
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 
-PRODUCTION = {"TOKENAPP_ENV": "production", "SECRET_KEY": "s" * 32,
-              "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+PRODUCTION = {
+    "TOKENAPP_ENV": "production",
+    "SECRET_KEY": "s" * 32,
+    "STRIPE_SECRET_KEY": "sk_test_x",
+    "STRIPE_WEBHOOK_SECRET": "whsec_x",
+}
 
 
 def test_production_cookies_are_secure():
@@ -64,5 +71,7 @@ def test_no_stripe_key_means_the_offline_stand_in(tmp_path):
     assert settings.stripe_offline
     assert settings.stripe_api_base.startswith("http://127.0.0.1:")
     assert settings.stripe_webhook_secret.startswith("whsec_offline_")
-    assert load_settings({}, instance_path=str(tmp_path / "two")).stripe_webhook_secret != settings.stripe_webhook_secret
+    assert (
+        load_settings({}, instance_path=str(tmp_path / "two")).stripe_webhook_secret != settings.stripe_webhook_secret
+    )
     assert not load_settings(PRODUCTION).stripe_offline

@@ -18,9 +18,11 @@ from tokenapp.features.engine import jobs, skills, textutil
 from tokenapp.features.engine.limits import MAX_RESUME_CHARS
 from tokenapp.features.forms import FORMS
 
-RESUME = ("Jane Doe\njane@example.com | (555) 123-4567 | Austin, TX\nSummary\nEngineer with 7 years in Python.\n"
-          "Experience\nSenior Engineer, Acme Corp - Jan 2020 - Present\n- Led 40 services to k8s, cutting deploys 60%.\n"
-          "Education\nB.S. Computer Science, University of Texas, 2015\nSkills\nPython, Go, SQL, js\n")
+RESUME = (
+    "Jane Doe\njane@example.com | (555) 123-4567 | Austin, TX\nSummary\nEngineer with 7 years in Python.\n"
+    "Experience\nSenior Engineer, Acme Corp - Jan 2020 - Present\n- Led 40 services to k8s, cutting deploys 60%.\n"
+    "Education\nB.S. Computer Science, University of Texas, 2015\nSkills\nPython, Go, SQL, js\n"
+)
 _ALPHABET = "aA1 .,-|•\n\t@/$%:()'+#–"
 
 
@@ -104,7 +106,7 @@ def _inputs(feature_key: str, text: str, n: int) -> dict:
         elif field.kind == "resume":
             inputs["resume"] = text[:n]
         elif field.kind != "file":
-            inputs[field.name] = text[:min(n, field.max_length)]
+            inputs[field.name] = text[: min(n, field.max_length)]
     if feature_key == "negotiation_script":
         inputs["offer"] = "120000"
     return inputs

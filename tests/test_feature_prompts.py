@@ -22,8 +22,11 @@ def text_fields(feature_key: str) -> list[Field]:
 
 def marked_inputs(feature_key: str, *, only_required: bool = False) -> dict:
     """One distinct value per text field, naming the field; a select field gets its first choice."""
-    return {field.name: field.choices[0][0] if field.kind == "select" else f"<<{field.name}>>"
-            for field in text_fields(feature_key) if field.required or not only_required}
+    return {
+        field.name: field.choices[0][0] if field.kind == "select" else f"<<{field.name}>>"
+        for field in text_fields(feature_key)
+        if field.required or not only_required
+    }
 
 
 @pytest.mark.parametrize("feature_key", FEATURES)

@@ -17,27 +17,44 @@ from tokenapp.models import TokenTransaction
 
 SAMPLE = {
     "job_description": "Acme Robotics is hiring a Senior Python Engineer. Must have Python, PostgreSQL and Docker. "
-                       "Nice to have: Kubernetes. 5+ years of experience required.",
+    "Nice to have: Kubernetes. 5+ years of experience required.",
     "resume_text": "Ada Lovelace\nada@example.com\nSkills: Python, PostgreSQL, Flask\nExperience\n"
-                   "Senior Engineer, Analytical Engines Ltd, 2015 - Present\n- Built data pipelines in Python",
-    "tone": "professional", "role": "Senior Python Engineer", "level": "senior", "location": "Berlin",
-    "target_role": "Data Engineer", "current_role": "Backend Engineer", "question": "Tell me about a conflict.",
+    "Senior Engineer, Analytical Engines Ltd, 2015 - Present\n- Built data pipelines in Python",
+    "tone": "professional",
+    "role": "Senior Python Engineer",
+    "level": "senior",
+    "location": "Berlin",
+    "target_role": "Data Engineer",
+    "current_role": "Backend Engineer",
+    "question": "Tell me about a conflict.",
     "answer": "I disagreed with a teammate about a schema; we ran a test and shipped a 30% faster design.",
     "story": "Our release broke checkout; I led the rollback and added canary deploys; incidents fell by half.",
-    "recipient": "Grace Hopper", "context": "We met at PyCon.", "company": "Acme Robotics", "interviewer": "Sam",
-    "offer": "120000", "audience": "recruiter", "notes": "", "topics": "robot fleet telemetry",
+    "recipient": "Grace Hopper",
+    "context": "We met at PyCon.",
+    "company": "Acme Robotics",
+    "interviewer": "Sam",
+    "offer": "120000",
+    "audience": "recruiter",
+    "notes": "",
+    "topics": "robot fleet telemetry",
 }
 
 
 def inputs_for(feature_key):
-    return {field.name: SAMPLE[field.name] for field in FORMS[feature_key]
-            if field.name in SAMPLE and field.kind not in ("file", "resume")}
+    return {
+        field.name: SAMPLE[field.name]
+        for field in FORMS[feature_key]
+        if field.name in SAMPLE and field.kind not in ("file", "resume")
+    }
 
 
 def spend_and_refund_rows(app, feature_key):
     with app.app_context():
-        return db.session.execute(db.select(TokenTransaction.type, TokenTransaction.amount).where(
-            TokenTransaction.feature_key == feature_key).order_by(TokenTransaction.id)).all()
+        return db.session.execute(
+            db.select(TokenTransaction.type, TokenTransaction.amount)
+            .where(TokenTransaction.feature_key == feature_key)
+            .order_by(TokenTransaction.id)
+        ).all()
 
 
 @pytest.fixture
@@ -123,13 +140,15 @@ def test_a_charge_pays_for_one_run_of_its_feature_by_its_owner(app, client, rich
     assert rich.post("/api/features/job_description_analysis/runs", json=body).status_code == 409
     wait_for_run(rich, first.get_json()["run_id"])
     other_charge = rich.deduct("job_description_analysis").get_json()["charge_id"]
-    wrong_feature = rich.post("/api/features/skills_gap/runs",
-                              json={"charge_id": other_charge, "inputs": {"target_role": "Data Engineer"}})
+    wrong_feature = rich.post(
+        "/api/features/skills_gap/runs", json={"charge_id": other_charge, "inputs": {"target_role": "Data Engineer"}}
+    )
     assert wrong_feature.status_code == 409
     intruder = app.test_client()
     AuthActions(intruder).register("eve@example.com")
-    stolen = Api(intruder).post("/api/features/job_description_analysis/runs",
-                                json={"charge_id": other_charge, "inputs": body["inputs"]})
+    stolen = Api(intruder).post(
+        "/api/features/job_description_analysis/runs", json={"charge_id": other_charge, "inputs": body["inputs"]}
+    )
     assert stolen.status_code == 409
     assert Api(intruder).get(f"/api/features/runs/{first.get_json()['run_id']}").status_code == 404
 
@@ -163,19 +182,25 @@ def test_resume_upload_is_parsed_saved_and_reused(app, client, rich):
     assert rich.balance() == 502
     page = client.get("/cover-letter").get_data(as_text=True)
     resume_id = re.search(r'<option value="(\d+)">ada.docx', page).group(1)
-    letter = run_through_gate(client, "cover_letter", {"job_description": SAMPLE["job_description"],
-                                                       "tone": "enthusiastic", "resume_id": resume_id})
+    letter = run_through_gate(
+        client,
+        "cover_letter",
+        {"job_description": SAMPLE["job_description"], "tone": "enthusiastic", "resume_id": resume_id},
+    )
     letter_id = re.search(r'id="run-(run_\w+)"', letter.get_data(as_text=True)).group(1)
     output = wait_for_run(rich, letter_id)["output"]
     assert "Acme Robotics" in str(output)
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("empty.pdf", b"", b"empty"),
-    ("photo.pdf", b"\x89PNG\r\n\x1a\n" + b"0" * 100, b"PDF"),
-    ("virus.exe", b"MZ" + b"0" * 100, b"supported"),
-    ("cv.docx", zip_without_word_body(), b"a Word document"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.pdf", b"", b"empty"),
+        ("photo.pdf", b"\x89PNG\r\n\x1a\n" + b"0" * 100, b"PDF"),
+        ("virus.exe", b"MZ" + b"0" * 100, b"supported"),
+        ("cv.docx", zip_without_word_body(), b"a Word document"),
+    ],
+)
 def test_bad_uploads_get_a_clear_error_and_no_charge(app, client, rich, name, data, message):
     response = run_through_gate(client, "resume_parsing", files={"resume_file": (io.BytesIO(data), name)})
     assert response.status_code == 400
@@ -185,8 +210,9 @@ def test_bad_uploads_get_a_clear_error_and_no_charge(app, client, rich, name, da
 
 def test_a_file_that_passes_the_cheap_checks_but_not_the_parse_is_refunded(app, client, rich):
     # The request only sniffs the type; the parse runs in the run, so a damaged PDF is charged, then refunded.
-    response = run_through_gate(client, "resume_parsing",
-                                files={"resume_file": (io.BytesIO(b"%PDF-1.4\n1 0 obj <<"), "broken.pdf")})
+    response = run_through_gate(
+        client, "resume_parsing", files={"resume_file": (io.BytesIO(b"%PDF-1.4\n1 0 obj <<"), "broken.pdf")}
+    )
     run_id = re.search(r'id="run-(run_\w+)"', response.get_data(as_text=True)).group(1)
     failed = wait_for_run(rich, run_id)
     assert failed["status"] == "failed" and "refunded" in failed["error"]  # the message: test_upload_limits
@@ -202,8 +228,9 @@ def test_someone_elses_resume_cannot_be_used(app, client, rich):
 
 def test_openai_provider_runs_the_prompt_file_and_refunds_on_outage(app, client, rich, fake_openai):
 
-    app.config.update(AI_PROVIDER="openai", OPENAI_API_KEY="sk-test-feature", OPENAI_BASE_URL=fake_openai.url,
-                      OPENAI_TIMEOUT="5")
+    app.config.update(
+        AI_PROVIDER="openai", OPENAI_API_KEY="sk-test-feature", OPENAI_BASE_URL=fake_openai.url, OPENAI_TIMEOUT="5"
+    )
     fake_openai.script(chat_reply("Dear Acme Robotics team, ..."))
     ok = run_through_gate(client, "cover_letter", inputs_for("cover_letter"))
     done = wait_for_run(rich, re.search(r'id="run-(run_\w+)"', ok.get_data(as_text=True)).group(1))
@@ -227,10 +254,20 @@ def test_a_run_interrupted_by_a_crash_is_refunded_and_shown_failed(app, client, 
 
     charge = rich.deduct("skills_gap").get_json()["charge_id"]
     with app.app_context():
-        db.session.add(FeatureRun(id="run_crashed", user_id=user_id(app, "ada@example.com"), feature_key="skills_gap",
-                                  charge_id=charge, status="running", inputs={"target_role": "x"}, created_at=utcnow()))
-        db.session.execute(db.update(TokenCharge).where(TokenCharge.id == charge)
-                           .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.add(
+            FeatureRun(
+                id="run_crashed",
+                user_id=user_id(app, "ada@example.com"),
+                feature_key="skills_gap",
+                charge_id=charge,
+                status="running",
+                inputs={"target_role": "x"},
+                created_at=utcnow(),
+            )
+        )
+        db.session.execute(
+            db.update(TokenCharge).where(TokenCharge.id == charge).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         db.session.commit()
         assert tasks.sweep_stale_charges() == 1
     body = rich.get("/api/features/runs/run_crashed").get_json()
@@ -240,8 +277,9 @@ def test_a_run_interrupted_by_a_crash_is_refunded_and_shown_failed(app, client, 
 
 def test_user_text_in_outputs_comes_back_escaped(app, client, rich):
     evil = '<script>alert(1)</script> " onmouseover="alert(2)" javascript:alert(3)'
-    response = run_through_gate(client, "job_description_analysis",
-                                {"job_description": f"Acme needs a Python developer. {evil}"})
+    response = run_through_gate(
+        client, "job_description_analysis", {"job_description": f"Acme needs a Python developer. {evil}"}
+    )
     run_id = re.search(r'id="run-(run_\w+)"', response.get_data(as_text=True)).group(1)
     assert wait_for_run(rich, run_id)["status"] == "succeeded"
     assert "<script>" in str(rich.get(f"/api/features/runs/{run_id}").get_json()["output"])

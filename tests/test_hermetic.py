@@ -51,8 +51,12 @@ HOSTILE = {
     "GUNICORN_CMD_ARGS": "--workers 9 --bind 127.0.0.1:1",
 }
 # In a .env only: the suite's own inputs, which it reads from the shell alone.
-HOSTILE_DOTENV = {**HOSTILE, "TEST_DATABASE_URL": "postgresql://hostile@127.0.0.1:1/hostile",
-                  "TEST_REDIS_URL": "redis://127.0.0.1:1/0", "CI": "true"}
+HOSTILE_DOTENV = {
+    **HOSTILE,
+    "TEST_DATABASE_URL": "postgresql://hostile@127.0.0.1:1/hostile",
+    "TEST_REDIS_URL": "redis://127.0.0.1:1/0",
+    "CI": "true",
+}
 # Settings, sign-up and the ledger, payments, features, rate limits and a real gunicorn: each reads settings.
 REPRESENTATIVE = [
     "tests/test_config.py",
@@ -78,8 +82,14 @@ def settings_read_by_the_app() -> set[str]:
     """The variable names tokenapp/config.py reads: its upper-case string constants that are not dict keys."""
     tree = ast.parse((ROOT / "tokenapp" / "config.py").read_text())
     keys = {id(key) for node in ast.walk(tree) if isinstance(node, ast.Dict) for key in node.keys if key is not None}
-    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
-            and re.fullmatch(r"[A-Z][A-Z0-9_]+", node.value) and id(node) not in keys}
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.fullmatch(r"[A-Z][A-Z0-9_]+", node.value)
+        and id(node) not in keys
+    }
 
 
 def test_every_setting_the_app_reads_is_given_explicitly():
@@ -91,8 +101,11 @@ def test_every_setting_the_app_reads_is_given_explicitly():
 
 def test_only_create_app_and_config_read_the_environment():
     """No other product module reads os.environ or a .env (`flask serve`'s dev server aside)."""
-    readers = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tokenapp").rglob("*.py")
-                     if re.search(r"os\.environ|os\.getenv|getenv\(|dotenv", path.read_text()))
+    readers = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tokenapp").rglob("*.py")
+        if re.search(r"os\.environ|os\.getenv|getenv\(|dotenv", path.read_text())
+    )
     assert readers == ["tokenapp/__init__.py", "tokenapp/config.py", "tokenapp/dev_server.py"]
 
 
@@ -113,8 +126,16 @@ def test_an_app_built_from_a_mapping_ignores_the_shell_and_the_dotenv(monkeypatc
 def test_without_a_mapping_the_app_reads_the_shell_then_the_dotenv(monkeypatch, tmp_path):
     """The other side (`make run`): the process environment first, the `.env` filling in what it lacks."""
     dotenv = tmp_path / ".env"
-    dotenv.write_text(dotenv_text({"TOKENAPP_ENV": "development", "WELCOME_BONUS_TOKENS": "7",
-                                   "LOW_BALANCE_THRESHOLD": "3", "RATE_LIMITS": "off"}))
+    dotenv.write_text(
+        dotenv_text(
+            {
+                "TOKENAPP_ENV": "development",
+                "WELCOME_BONUS_TOKENS": "7",
+                "LOW_BALANCE_THRESHOLD": "3",
+                "RATE_LIMITS": "off",
+            }
+        )
+    )
     monkeypatch.setattr(tokenapp, "DOTENV_PATH", dotenv)
     for name in TEST_SETTINGS:
         monkeypatch.delenv(name, raising=False)  # and whatever the .env sets is taken out again afterwards
@@ -132,19 +153,49 @@ def test_a_hostile_dotenv_and_shell_change_no_test_result(tmp_path):
     (copy / ".env").write_text(dotenv_text(HOSTILE_DOTENV))
 
     # The .env is live: the app's own loader, run in the copy from a clean shell, takes its values.
-    seen = subprocess.run([sys.executable, "-c", "import tokenapp; app = tokenapp.create_app(); "
-                           "print(tokenapp.DOTENV_PATH, app.config['STRIPE_SECRET_KEY'], app.config['TOKENAPP_ENV'])"],
-                          cwd=copy, env=shell_env(), capture_output=True, text=True, timeout=120)
+    seen = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import tokenapp; app = tokenapp.create_app(); "
+            "print(tokenapp.DOTENV_PATH, app.config['STRIPE_SECRET_KEY'], app.config['TOKENAPP_ENV'])",
+        ],
+        cwd=copy,
+        env=shell_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert seen.stdout.split() == [str(copy / ".env"), "sk_live_hostile", "production"], seen.stderr[-3000:]
 
     report = tmp_path / "report.xml"
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-q",
-                          f"--basetemp={tmp_path / 'basetemp'}", f"--junitxml={report}", *REPRESENTATIVE],
-                         cwd=copy, env=shell_env(**HOSTILE), capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "0",
+            "-q",
+            f"--basetemp={tmp_path / 'basetemp'}",
+            f"--junitxml={report}",
+            *REPRESENTATIVE,
+        ],
+        cwd=copy,
+        env=shell_env(**HOSTILE),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     cases = ElementTree.parse(report).getroot().iter("testcase")
-    outcomes = {f"{case.get('classname')}::{case.get('name')}": [child.tag for child in case
-                                                                 if child.tag in ("failure", "error", "skipped")]
-                for case in cases}
+    outcomes = {
+        f"{case.get('classname')}::{case.get('name')}": [
+            child.tag for child in case if child.tag in ("failure", "error", "skipped")
+        ]
+        for case in cases
+    }
     assert len(outcomes) >= 40, run.stdout[-3000:]
     assert {name: tags for name, tags in outcomes.items() if tags} == {}, run.stdout[-5000:]
     assert run.returncode == 0, run.stdout[-3000:]

@@ -28,21 +28,78 @@ from tokenapp.extensions import db
 from tokenapp.features.forms import FORMS
 
 EXAMPLES_PER_FORM = 10
-OWNED_TABLES = {"users", "token_accounts", "token_transactions", "token_charges", "token_purchases",
-                "subscriptions", "feature_runs", "resumes", "referrals", "stripe_events"}
+OWNED_TABLES = {
+    "users",
+    "token_accounts",
+    "token_transactions",
+    "token_charges",
+    "token_purchases",
+    "subscriptions",
+    "feature_runs",
+    "resumes",
+    "referrals",
+    "stripe_events",
+}
 HOSTILE = [
-    "\x00", "a\x00b", "\ud800", "x\udfffy", "\ud83d", "\u202eevil\u202c", "\u200b\u200d\ufeff", "\u2066rtl\u2069",
-    "x" * 10_000, "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "%00", "%ED%A0%80", "²", "١٢",
-    "１２", "9" * 40, str(2**63), str(-2**63 - 1), "-1", "0", "", " ", "\r\n", "\t", "../../etc/passwd",
-    "' OR 1=1 --", "{{7*7}}", "${7*7}", "NaN", "Infinity", "\U0001f600" * 50, "a@b", "é" * 300,
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfffy",
+    "\ud83d",
+    "\u202eevil\u202c",
+    "\u200b\u200d\ufeff",
+    "\u2066rtl\u2069",
+    "x" * 10_000,
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "%00",
+    "%ED%A0%80",
+    "²",
+    "١٢",
+    "１２",
+    "9" * 40,
+    str(2**63),
+    str(-(2**63) - 1),
+    "-1",
+    "0",
+    "",
+    " ",
+    "\r\n",
+    "\t",
+    "../../etc/passwd",
+    "' OR 1=1 --",
+    "{{7*7}}",
+    "${7*7}",
+    "NaN",
+    "Infinity",
+    "\U0001f600" * 50,
+    "a@b",
+    "é" * 300,
 ]
-VALID = {"job_description": "Python developer with SQL, 3+ years, remote.", "resume_text": "Ada Lovelace\nPython, SQL",
-         "tone": "concise", "level": "senior", "role": "Engineer", "location": "Remote", "offer": "120000",
-         "company": "Acme", "question": "Tell me about yourself.", "answer": "I build things.",
-         "story": "I shipped a thing.", "recipient": "Grace", "context": "We met at a conference.",
-         "target_role": "Staff Engineer", "current_role": "Engineer", "audience": "A recruiter"}
-HOSTILE_VALUES = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40),
-                           st.integers().map(str), st.text(alphabet=st.characters(codec="utf-8"), max_size=8))
+VALID = {
+    "job_description": "Python developer with SQL, 3+ years, remote.",
+    "resume_text": "Ada Lovelace\nPython, SQL",
+    "tone": "concise",
+    "level": "senior",
+    "role": "Engineer",
+    "location": "Remote",
+    "offer": "120000",
+    "company": "Acme",
+    "question": "Tell me about yourself.",
+    "answer": "I build things.",
+    "story": "I shipped a thing.",
+    "recipient": "Grace",
+    "context": "We met at a conference.",
+    "target_role": "Staff Engineer",
+    "current_role": "Engineer",
+    "audience": "A recruiter",
+}
+HOSTILE_VALUES = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(max_size=40),
+    st.integers().map(str),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=8),
+)
 
 
 def _declared_forms() -> list[type[FlaskForm]]:
@@ -51,8 +108,11 @@ def _declared_forms() -> list[type[FlaskForm]]:
     for module in pkgutil.walk_packages(tokenapp.__path__, "tokenapp."):
         if module.name.endswith(".forms"):
             loaded = importlib.import_module(module.name)
-            forms += [value for value in vars(loaded).values()
-                      if isinstance(value, type) and issubclass(value, FlaskForm) and value is not FlaskForm]
+            forms += [
+                value
+                for value in vars(loaded).values()
+                if isinstance(value, type) and issubclass(value, FlaskForm) and value is not FlaskForm
+            ]
     return forms
 
 
@@ -62,14 +122,20 @@ def _form_fields(form: type[FlaskForm]) -> list[str]:
 
 # form class name -> (path, logged in?, valid fields)
 WTFORMS = {
-    "RegisterForm": ("/auth/register", False, {"email": "eve@example.com", "password": "a-long-passphrase-9",
-                                              "referral_code": ""}),
+    "RegisterForm": (
+        "/auth/register",
+        False,
+        {"email": "eve@example.com", "password": "a-long-passphrase-9", "referral_code": ""},
+    ),
     "LoginForm": ("/auth/login", False, {"email": "eve@example.com", "password": "a-long-passphrase-9"}),
     "BuyPackageForm": ("/tokens/checkout", True, {"package_key": "starter"}),
     "SubscribeForm": ("/tokens/subscribe", True, {}),
     "CancelCheckoutForm": ("/tokens/cancel", True, {"purchase": "1"}),
-    "ChangePasswordForm": ("/account", True, {"current_password": "not-the-password-9",
-                                              "new_password": "a-new-long-passphrase-7"}),
+    "ChangePasswordForm": (
+        "/account",
+        True,
+        {"current_password": "not-the-password-9", "new_password": "a-new-long-passphrase-7"},
+    ),
 }
 OTHER_POSTS = {  # forms with no WTForms class: the gate's confirm and the welcome modal's dismiss
     "gate_confirm": ("/tokens/gate/ats_check/confirm", True, {"idempotency_key": "press-key"}),
@@ -96,8 +162,9 @@ def _encode(fields: dict) -> tuple[bytes, str]:
     """The body a client sends; lone surrogates go out as the bytes a careless encoder would write."""
     if any(isinstance(value, bytes) for value in fields.values()):
         return fields, "multipart/form-data"
-    return urlencode(fields, encoding="utf-8", errors="surrogatepass").encode("ascii"), \
-        "application/x-www-form-urlencoded"
+    return urlencode(fields, encoding="utf-8", errors="surrogatepass").encode(
+        "ascii"
+    ), "application/x-www-form-urlencoded"
 
 
 def _encodable(text: str) -> str:
@@ -106,8 +173,10 @@ def _encodable(text: str) -> str:
 
 
 def _with_files(fields: dict) -> dict:
-    return {_encodable(name): (io.BytesIO(value), "resume.txt") if isinstance(value, bytes) else _encodable(value)
-            for name, value in fields.items()}
+    return {
+        _encodable(name): (io.BytesIO(value), "resume.txt") if isinstance(value, bytes) else _encodable(value)
+        for name, value in fields.items()
+    }
 
 
 def test_every_form_is_attacked():
@@ -146,8 +215,13 @@ def test_hostile_strings_in_every_form_field(app, client, auth):
         targets = [*sorted(name for name, value in valid.items() if not isinstance(value, bytes)), "<name>"]
         file_fields = [name for name, value in valid.items() if isinstance(value, bytes)]
 
-        @settings(max_examples=EXAMPLES_PER_FORM, derandomize=True, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_FORM,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(target=st.sampled_from(targets + file_fields), value=HOSTILE_VALUES)
         def attack(target, value):
             sender = client if logged_in else app.test_client()  # noqa: B023 - run within this iteration

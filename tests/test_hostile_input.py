@@ -44,8 +44,9 @@ def _refused(response, status=400, code="invalid_request"):
 
 
 def _post_json(api, path, raw: str | bytes, **headers):
-    return api.client.post(path, data=raw, content_type="application/json",
-                           headers={"X-CSRFToken": api.token, **headers})
+    return api.client.post(
+        path, data=raw, content_type="application/json", headers={"X-CSRFToken": api.token, **headers}
+    )
 
 
 def _post_form(api, path, fields: dict):
@@ -57,9 +58,16 @@ def _cursor(text: str) -> str:
 
 
 def test_nul_bytes_anywhere_are_refused(api, unchanged):
-    for path in ("/api/features/runs/run%00", "/features/runs/run%00", "/tokens/gate/cover%00letter",
-                 "/features/cover_letter%00", "/tokens/success?session_id=cs_%00", "/auth/register?ref=%00",
-                 "/api/tokens/transactions?cursor=%00", "/dashboard/tokens?x=%00"):
+    for path in (
+        "/api/features/runs/run%00",
+        "/features/runs/run%00",
+        "/tokens/gate/cover%00letter",
+        "/features/cover_letter%00",
+        "/tokens/success?session_id=cs_%00",
+        "/auth/register?ref=%00",
+        "/api/tokens/transactions?cursor=%00",
+        "/dashboard/tokens?x=%00",
+    ):
         _refused(api.get(path))
     for path, raw in (
         ("/api/tokens/deduct", r'{"feature_key": "cover_letter\u0000"}'),
@@ -73,14 +81,19 @@ def test_nul_bytes_anywhere_are_refused(api, unchanged):
     _refused(_post_json(api, "/api/tokens/deduct", '{"feature_key": "cover_letter"}', **{"Idempotency-Key": "k\x00"}))
     for path, fields in (
         ("/tokens/checkout", {"package_key": "starter\x00"}),
-        ("/features/cover_letter/run", {"idempotency_key": "press-1", "job_description": "Job\x00",
-                                        "tone": "concise", "resume_text": "Resume"}),
+        (
+            "/features/cover_letter/run",
+            {"idempotency_key": "press-1", "job_description": "Job\x00", "tone": "concise", "resume_text": "Resume"},
+        ),
         ("/tokens/gate/cover_letter/confirm", {"idempotency_key": "press-2", "note\x00": "x"}),
         ("/welcome/dismiss", {"extra": "\x00"}),
     ):
         _refused(_post_form(api, path, fields))
-    upload = {"csrf_token": api.token, "idempotency_key": "press-3",
-              "resume_file": (io.BytesIO(b"Ada Lovelace\nPython"), "cv\x00.txt")}
+    upload = {
+        "csrf_token": api.token,
+        "idempotency_key": "press-3",
+        "resume_file": (io.BytesIO(b"Ada Lovelace\nPython"), "cv\x00.txt"),
+    }
     _refused(api.client.post("/features/resume_parsing/run", data=upload, content_type="multipart/form-data"))
 
 
@@ -96,12 +109,21 @@ def test_nul_bytes_in_sign_up_and_login_are_refused(app, unchanged):
 
 
 def test_lone_surrogates_are_refused(api, unchanged):
-    for raw in (r'{"feature_key": "\ud800"}', r'{"feature_key": "cover_letter", "idempotency_key": "\udfff"}',
-                r'{"feature_key": "cover_letter", "\udc00": 1}', r'[{"nested": ["\ud83d"]}]'):
+    for raw in (
+        r'{"feature_key": "\ud800"}',
+        r'{"feature_key": "cover_letter", "idempotency_key": "\udfff"}',
+        r'{"feature_key": "cover_letter", "\udc00": 1}',
+        r'[{"nested": ["\ud83d"]}]',
+    ):
         _refused(_post_json(api, "/api/tokens/deduct", raw))
     _refused(_post_json(api, "/api/tokens/checkout", r'{"package_key": "\udfff"}'))
-    _refused(_post_json(api, "/api/features/cover_letter/runs",
-                        r'{"charge_id": "ch", "inputs": {"job_description": "x\ud800y", "tone": "concise"}}'))
+    _refused(
+        _post_json(
+            api,
+            "/api/features/cover_letter/runs",
+            r'{"charge_id": "ch", "inputs": {"job_description": "x\ud800y", "tone": "concise"}}',
+        )
+    )
     # A surrogate pair is a real character and passes the guard (then fails as an unknown feature).
     _refused(_post_json(api, "/api/tokens/deduct", r'{"feature_key": "\ud83d\ude00"}'), code="unknown_feature")
     # On the wire a form or query cannot carry one: its UTF-8-like bytes arrive as harmless literal text.
@@ -135,14 +157,21 @@ def test_integers_past_a_columns_range_are_refused(api, unchanged):
     for cursor in (f"t:{INT64_MAX + 1}", f"t:{HUGE}", "t:0", "t:-1"):
         _refused(api.get(f"/api/tokens/transactions?cursor={_cursor(cursor)}"))
     assert api.get(f"/api/tokens/transactions?cursor={_cursor(f't:{INT64_MAX}')}").status_code == 200
-    for raw in (f'{{"feature_key": "cover_letter", "idempotency_key": {HUGE}}}',
-                f'{{"feature_key": "cover_letter", "n": -{HUGE}}}', '{"feature_key": "cover_letter", "n": 1e999}'):
+    for raw in (
+        f'{{"feature_key": "cover_letter", "idempotency_key": {HUGE}}}',
+        f'{{"feature_key": "cover_letter", "n": -{HUGE}}}',
+        '{"feature_key": "cover_letter", "n": 1e999}',
+    ):
         _refused(_post_json(api, "/api/tokens/deduct", raw))
     for resume_id in (HUGE, str(INT32_MAX + 1), INT32_MAX + 1):
         body = {"charge_id": "ch", "inputs": {"job_description": "Job", "tone": "concise", "resume_id": resume_id}}
         _refused(_post_json(api, "/api/features/cover_letter/runs", json.dumps(body)), code="invalid_input")
-        fields = {"idempotency_key": f"press-{resume_id}", "job_description": "Job", "tone": "concise",
-                  "resume_id": str(resume_id)}
+        fields = {
+            "idempotency_key": f"press-{resume_id}",
+            "job_description": "Job",
+            "tone": "concise",
+            "resume_id": str(resume_id),
+        }
         _refused(_post_form(api, "/features/cover_letter/run", fields))
     for purchase in (HUGE, str(INT32_MAX + 1)):
         _refused(api.get(f"/tokens/cancel?purchase={purchase}"), status=404, code="not_found")
@@ -189,8 +218,11 @@ def test_deeply_nested_or_huge_json_is_refused(api, unchanged):
         nested = {"inner": nested}
     _refused(_post_json(api, "/api/tokens/deduct", json.dumps(nested)))
     padding = "x" * (MAX_JSON_BYTES + 1)
-    _refused(_post_json(api, "/api/tokens/deduct", json.dumps({"feature_key": "cover_letter", "pad": padding})),
-             status=413, code="too_large")
+    _refused(
+        _post_json(api, "/api/tokens/deduct", json.dumps({"feature_key": "cover_letter", "pad": padding})),
+        status=413,
+        code="too_large",
+    )
     _refused(_post_json(api, "/api/tokens/deduct", b" " * (7 * 1024 * 1024)), status=413, code="too_large")
     _refused(_post_json(api, "/api/tokens/deduct", "9" * 5000))
     # Within the limits the guard is invisible.
@@ -204,8 +236,7 @@ WRONG_TYPES = ([], {}, True, 1.5, None, 7, ["cover_letter"], {"key": "cover_lett
 def test_wrong_types_empty_bodies_and_content_types_are_refused(api, unchanged):
     for value in WRONG_TYPES:
         _refused(_post_json(api, "/api/tokens/deduct", json.dumps({"feature_key": value})))
-        _refused(_post_json(api, "/api/tokens/checkout", json.dumps({"package_key": value})),
-                 code="invalid_request")
+        _refused(_post_json(api, "/api/tokens/checkout", json.dumps({"package_key": value})), code="invalid_request")
         _refused(_post_json(api, "/api/features/cover_letter/runs", json.dumps({"charge_id": value})))
         if value is not None and value != "":
             body = {"feature_key": "cover_letter", "idempotency_key": value}
@@ -215,35 +246,61 @@ def test_wrong_types_empty_bodies_and_content_types_are_refused(api, unchanged):
     for value in ([], {}, True, 1.5, ["a"]):
         body = {"charge_id": "c", "inputs": {"job_description": value, "tone": "concise"}}
         _refused(_post_json(api, "/api/features/cover_letter/runs", json.dumps(body)), code="invalid_input")
-    for raw in ("", "null", "[]", '"cover_letter"', "1", "{", "{'feature_key': 'cover_letter'}", "NaN",
-                b"\xff\xfe\x00", '{"feature_key": "cover_letter", "feature_key": ["x"]}'):
+    for raw in (
+        "",
+        "null",
+        "[]",
+        '"cover_letter"',
+        "1",
+        "{",
+        "{'feature_key': 'cover_letter'}",
+        "NaN",
+        b"\xff\xfe\x00",
+        '{"feature_key": "cover_letter", "feature_key": ["x"]}',
+    ):
         _refused(_post_json(api, "/api/tokens/deduct", raw))
     headers = {"X-CSRFToken": api.token}
-    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                         "application/xml", "application/json; charset=latin-1"):
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "application/json; charset=latin-1",
+    ):
         data = '{"feature_key": "cover_letter"}' if "json" not in content_type else b'{"feature_key": "caf\xe9"}'
         response = api.client.post("/api/tokens/deduct", data=data, content_type=content_type, headers=headers)
         _refused(response)
 
 
 def test_bad_form_encodings_and_over_long_fields_are_refused(app, api, unchanged):
-    broken = (b"csrf_token=" + api.token.encode() + b"&package_key=\xff\xfe",
-              b"--x\r\nContent-Disposition: form-data; name=\"package_key\"\r\n\r\nstarter",  # no closing boundary
-              b"%%%=%%%&&&")
+    broken = (
+        b"csrf_token=" + api.token.encode() + b"&package_key=\xff\xfe",
+        b'--x\r\nContent-Disposition: form-data; name="package_key"\r\n\r\nstarter',  # no closing boundary
+        b"%%%=%%%&&&",
+    )
     for body in broken:
-        for content_type in ("application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                             "multipart/form-data"):
+        for content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "multipart/form-data",
+        ):
             response = api.client.post("/tokens/checkout", data=body, content_type=content_type)
             assert response.status_code in (302, 400), response.status_code
-    long_fields = {"idempotency_key": "press-long", "job_description": "j" * 20_001, "tone": "concise",
-                   "resume_text": "r"}
+    long_fields = {
+        "idempotency_key": "press-long",
+        "job_description": "j" * 20_001,
+        "tone": "concise",
+        "resume_text": "r",
+    }
     _refused(_post_form(api, "/features/cover_letter/run", long_fields))
     _refused(_post_form(api, "/features/cover_letter/run", {**long_fields, "job_description": "x" * 600_000}))
     _refused(_post_form(api, "/tokens/gate/cover_letter/confirm", {"idempotency_key": "k" * 256}))
     anonymous = app.test_client()
     token = csrf_token(anonymous)
-    for fields in ({"email": "e" * 250 + "@example.com", "password": "password-long"},
-                   {"email": "eve@example.com", "password": "p" * 129},
-                   {"email": "eve@example.com", "password": "password-long", "referral_code": "R" * 17}):
+    for fields in (
+        {"email": "e" * 250 + "@example.com", "password": "password-long"},
+        {"email": "eve@example.com", "password": "p" * 129},
+        {"email": "eve@example.com", "password": "password-long", "referral_code": "R" * 17},
+    ):
         response = anonymous.post("/auth/register", data={"csrf_token": token, **fields})
         assert response.status_code == 422

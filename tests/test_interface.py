@@ -23,8 +23,11 @@ def confirm(client, feature_key, key, htmx=True):
 
 def spends(app, feature_key):
     with app.app_context():
-        return db.session.execute(db.select(db.func.count()).where(
-            TokenTransaction.type == "spend", TokenTransaction.feature_key == feature_key)).scalar()
+        return db.session.execute(
+            db.select(db.func.count()).where(
+                TokenTransaction.type == "spend", TokenTransaction.feature_key == feature_key
+            )
+        ).scalar()
 
 
 def test_every_balance_change_announces_tokens_changed(api):
@@ -106,6 +109,7 @@ def test_welcome_modal_until_dismissed_for_good(app, client, api):
     assert b'id="welcome-modal"' not in client.get("/").data
     client.post("/auth/logout", data={"csrf_token": csrf_token(client)})
     from support.web import AuthActions
+
     AuthActions(client).login()
     assert b'id="welcome-modal"' not in client.get("/").data
 
@@ -144,11 +148,14 @@ def test_no_low_balance_alert_above_the_threshold_or_when_unlimited(app, client,
         ledger.adjust(user_id(app, "ada@example.com"), -20, reason="test")
         ledger.set_unlimited(user_id(app, "ada@example.com"), True)
     page = client.get("/").get_data(as_text=True)
-    assert 'id="low-balance-alert"' not in page and '<span id="token-balance" aria-live="polite">Unlimited</span>' in page
+    assert (
+        'id="low-balance-alert"' not in page and '<span id="token-balance" aria-live="polite">Unlimited</span>' in page
+    )
 
 
-@pytest.mark.parametrize("path", ["/", "/pricing", "/features", "/tokens/how-it-works", "/test-tokens",
-                                  "/dashboard/tokens", "/tokens/buy"])
+@pytest.mark.parametrize(
+    "path", ["/", "/pricing", "/features", "/tokens/how-it-works", "/test-tokens", "/dashboard/tokens", "/tokens/buy"]
+)
 def test_pages_render_for_a_signed_in_user(client, api, path):
     page = client.get(path)
     assert page.status_code == 200

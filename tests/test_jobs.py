@@ -48,14 +48,18 @@ def run_row(app, run_id) -> FeatureRun:
 
 def ledger_rows(app, charge_id):
     with app.app_context():
-        return db.session.execute(select(TokenTransaction.type, TokenTransaction.amount)
-                                  .where(TokenTransaction.charge_id == charge_id).order_by(TokenTransaction.id)).all()
+        return db.session.execute(
+            select(TokenTransaction.type, TokenTransaction.amount)
+            .where(TokenTransaction.charge_id == charge_id)
+            .order_by(TokenTransaction.id)
+        ).all()
 
 
 def expire_lease(app, run_id):
     with app.app_context():
-        db.session.execute(update(FeatureRun).where(FeatureRun.id == run_id)
-                           .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            update(FeatureRun).where(FeatureRun.id == run_id).values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
         db.session.commit()
 
 
@@ -81,8 +85,7 @@ def test_a_failing_job_refunds_and_logs_the_run_id(app, queued, monkeypatch, cap
     run = run_row(app, run_id)
     assert run.status == "failed" and "refunded" in run.error
     assert ledger_rows(app, charge_id) == [("spend", -5), ("refund", 5)]
-    assert any(run_id in message and "job-7" in message and "RuntimeError" in message
-               for message in caplog.messages)
+    assert any(run_id in message and "job-7" in message and "RuntimeError" in message for message in caplog.messages)
 
 
 def test_a_run_whose_worker_died_is_run_again_and_its_charge_is_consumed_once(app, queued, caplog):
@@ -148,8 +151,11 @@ def test_the_sweep_refunds_stale_charges_in_batches_and_fails_their_runs(app, qu
         ledger.adjust(uid, 100, reason="test")
         stale = [charges.charge(uid, "skills_gap").charge_id for _ in range(6)]
         fresh = charges.charge(uid, "skills_gap").charge_id
-        db.session.execute(update(TokenCharge).where(TokenCharge.id.in_([*stale, run_charge]))
-                           .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            update(TokenCharge)
+            .where(TokenCharge.id.in_([*stale, run_charge]))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         db.session.commit()
         assert tasks.sweep_stale_charges() == 7
         assert tasks.sweep_stale_charges() == 0
@@ -197,8 +203,11 @@ def test_two_running_schedulers_run_a_job_once_per_period(app):
         thread.join()
     time.sleep(0.3)  # the last queued job runs on the pool
     with app.app_context():
-        periods = db.session.execute(select(PeriodicJobClaim.period_start)
-                                     .where(PeriodicJobClaim.name == "note-period")).scalars().all()
+        periods = (
+            db.session.execute(select(PeriodicJobClaim.period_start).where(PeriodicJobClaim.name == "note-period"))
+            .scalars()
+            .all()
+        )
     assert 2 <= len(ran) == len(periods) <= 4
 
 
@@ -210,8 +219,9 @@ def test_without_redis_the_in_process_scheduler_sweeps_with_no_visit(seeded_data
 
         uid = accounts.register("ada@example.com", "correct-horse-battery").id
         charge_id = charges.charge(uid, "skills_gap").charge_id
-        db.session.execute(update(TokenCharge).where(TokenCharge.id == charge_id)
-                           .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            update(TokenCharge).where(TokenCharge.id == charge_id).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         db.session.commit()
     schedule.ensure_in_process(app)
     try:
@@ -270,8 +280,11 @@ def test_a_run_goes_to_redis_when_redis_is_set(app, user, redis_url):
         uid = user_id(app, user)
         run = runs.start(uid, "skills_gap", charges.charge(uid, "skills_gap").charge_id, INPUTS)
         [job] = queue.rq_queue(app).get_jobs()
-    assert (job.func_name, job.args, job.timeout) == ("tokenapp.features.runs.execute", (run.id,),
-                                                       app.config["JOB_TIMEOUT_SECONDS"])
+    assert (job.func_name, job.args, job.timeout) == (
+        "tokenapp.features.runs.execute",
+        (run.id,),
+        app.config["JOB_TIMEOUT_SECONDS"],
+    )
     assert run_row(app, run.id).status == "queued"
 
 
@@ -285,10 +298,12 @@ def test_a_database_restart_costs_no_request(app, api, database_urls):
     assert api.get("/api/tokens/balance").status_code == 200
     killer = create_engine(database_urls["postgresql"])
     with killer.connect() as connection:
-        killed = connection.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-        )).scalar()
+        killed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        ).scalar()
     killer.dispose()
     assert killed >= 1
     response = api.get("/api/tokens/balance")

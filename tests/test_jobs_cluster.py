@@ -44,8 +44,9 @@ class Cluster:
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
         with open(self.tmp_path / f"{name}.log", "wb") as log:
-            process = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, env=self.env,
-                                       stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [sys.executable, "-m", *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         process.name = name
         self.processes.append(process)
         return process
@@ -63,8 +64,10 @@ class Cluster:
         return lambda: f"{what}\n{self.logs()}"
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n" + (self.tmp_path / f"{p.name}.log").read_text(errors="replace")[-3000:]
-                         for p in self.processes)
+        return "\n".join(
+            f"--- {p.name}\n" + (self.tmp_path / f"{p.name}.log").read_text(errors="replace")[-3000:]
+            for p in self.processes
+        )
 
     def stop(self) -> None:
         for client in self.clients:
@@ -83,44 +86,70 @@ class Cluster:
 def signed_up(client: httpx.Client) -> str:
     """Sign `client` up; its CSRF token for the JSON API."""
     token = CSRF_META.search(client.get("/auth/register").text).group(1)
-    response = client.post("/auth/register", data={"email": "ada@example.com", "password": PASSWORD,
-                                                   "csrf_token": token})
+    response = client.post(
+        "/auth/register", data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     return CSRF_META.search(client.get("/").text).group(1)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
 def test_a_killed_worker_s_run_is_finished_by_another_and_the_sweep_needs_no_visit(
-        app, backend, database_urls, redis_url, fake_openai, tmp_path):
+    app, backend, database_urls, redis_url, fake_openai, tmp_path
+):
     fake_openai.script(("sleep", 30), chat_reply("Dear Acme Robotics team, from the worker that survived"))
-    env = process_env(TOKENAPP_ENV="development", SECRET_KEY="cluster-test-secret",
-                      DATABASE_URL=database_urls["postgresql"], REDIS_URL=redis_url, AI_PROVIDER="openai",
-                      OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=fake_openai.url, OPENAI_TIMEOUT="40",
-                      RUN_LEASE_SECONDS="2", JOB_PERIOD_SECONDS="1", WEB_CONCURRENCY="1")
+    env = process_env(
+        TOKENAPP_ENV="development",
+        SECRET_KEY="cluster-test-secret",
+        DATABASE_URL=database_urls["postgresql"],
+        REDIS_URL=redis_url,
+        AI_PROVIDER="openai",
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=fake_openai.url,
+        OPENAI_TIMEOUT="40",
+        RUN_LEASE_SECONDS="2",
+        JOB_PERIOD_SECONDS="1",
+        WEB_CONCURRENCY="1",
+    )
     cluster = Cluster(env, tmp_path)
     try:
         first, second = cluster.app_server("app-1"), cluster.app_server("app-2")
         workers = [cluster.worker("worker-1"), cluster.worker("worker-2")]
-        wait_until(lambda: answers(f"{first}/readyz") and answers(f"{second}/readyz"), 30,
-                   cluster.waiting_for("both app servers ready"), interval=0.1)
+        wait_until(
+            lambda: answers(f"{first}/readyz") and answers(f"{second}/readyz"),
+            30,
+            cluster.waiting_for("both app servers ready"),
+            interval=0.1,
+        )
 
         client = cluster.client(first)
         token = signed_up(client)
         with app.app_context():
             ledger.adjust(user_id(app, "ada@example.com"), 100, reason="test")
         headers = {"X-CSRFToken": token}
-        charge_id = client.post("/api/tokens/deduct", json={"feature_key": "cover_letter"},
-                                headers=headers).json()["charge_id"]
-        started = client.post("/api/features/cover_letter/runs", headers=headers, json={
-            "charge_id": charge_id, "inputs": {"job_description": "Acme Robotics is hiring a Python engineer.",
-                                               "resume_text": "Ada Lovelace, Python engineer", "tone": "professional"}})
+        charge_id = client.post("/api/tokens/deduct", json={"feature_key": "cover_letter"}, headers=headers).json()[
+            "charge_id"
+        ]
+        started = client.post(
+            "/api/features/cover_letter/runs",
+            headers=headers,
+            json={
+                "charge_id": charge_id,
+                "inputs": {
+                    "job_description": "Acme Robotics is hiring a Python engineer.",
+                    "resume_text": "Ada Lovelace, Python engineer",
+                    "tone": "professional",
+                },
+            },
+        )
         assert started.status_code == 202, started.text
         run_id = started.json()["run_id"]
 
         def claimed_by():
             with app.app_context():
-                run = db.session.execute(select(FeatureRun.status, FeatureRun.claimed_by)
-                                         .where(FeatureRun.id == run_id)).one()
+                run = db.session.execute(
+                    select(FeatureRun.status, FeatureRun.claimed_by).where(FeatureRun.id == run_id)
+                ).one()
                 db.session.remove()
             return run.status == "running" and fake_openai.requests and run.claimed_by
 
@@ -132,23 +161,32 @@ def test_a_killed_worker_s_run_is_finished_by_another_and_the_sweep_needs_no_vis
         os.kill(killed, signal.SIGKILL)
 
         other = cluster.client(second, cookies=client.cookies)
-        finished = wait_until(lambda: (body := other.get(f"/api/features/runs/{run_id}").json())["status"]
-                              not in ("queued", "running") and body, 30,
-                              cluster.waiting_for("the other worker to finish"), interval=0.1)
+        finished = wait_until(
+            lambda: (
+                (body := other.get(f"/api/features/runs/{run_id}").json())["status"] not in ("queued", "running")
+                and body
+            ),
+            30,
+            cluster.waiting_for("the other worker to finish"),
+            interval=0.1,
+        )
         assert finished["status"] == "succeeded", finished
         assert "from the worker that survived" in str(finished["output"])
         with app.app_context():
             run = db.session.get(FeatureRun, run_id)
             assert run.attempts == 2 and int(run.claimed_by.rsplit(":", 1)[1]) != horse
-            rows = db.session.execute(select(TokenTransaction.type, TokenTransaction.amount)
-                                      .where(TokenTransaction.charge_id == charge_id)).all()
+            rows = db.session.execute(
+                select(TokenTransaction.type, TokenTransaction.amount).where(TokenTransaction.charge_id == charge_id)
+            ).all()
             assert rows == [("spend", -10)]
             assert db.session.get(TokenCharge, charge_id).status == "consumed"
 
-            stale = other.post("/api/tokens/deduct", json={"feature_key": "skills_gap"},
-                               headers=headers).json()["charge_id"]
-            db.session.execute(update(TokenCharge).where(TokenCharge.id == stale)
-                               .values(expires_at=utcnow() - timedelta(seconds=1)))
+            stale = other.post("/api/tokens/deduct", json={"feature_key": "skills_gap"}, headers=headers).json()[
+                "charge_id"
+            ]
+            db.session.execute(
+                update(TokenCharge).where(TokenCharge.id == stale).values(expires_at=utcnow() - timedelta(seconds=1))
+            )
             db.session.commit()
             db.session.remove()
 
@@ -159,8 +197,14 @@ def test_a_killed_worker_s_run_is_finished_by_another_and_the_sweep_needs_no_vis
             return status == "refunded"
 
         wait_until(refunded, 15, cluster.waiting_for("the scheduled sweep to refund the stale charge"), interval=0.1)
-        audit = subprocess.run([sys.executable, "-m", "flask", "--app", "tokenapp", "tokens", "audit"], cwd=ROOT,
-                               env=env, capture_output=True, text=True, timeout=60)
+        audit = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "tokenapp", "tokens", "audit"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert audit.returncode == 0 and "audit: 0 problem(s)" in audit.stdout, audit.stdout + audit.stderr
         assert other.get("/api/tokens/balance").json()["balance"] == 110 - 10
     finally:

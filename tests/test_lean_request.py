@@ -106,9 +106,15 @@ def test_a_tiny_json_answer_is_not_compressed_but_varies_on_encoding(client):
 
 
 def test_security_headers_keep_a_view_s_own_and_fill_the_rest(app):
-    app.add_url_rule("/own-headers", "own_headers",
-                     lambda: (jsonify(ok=True), 200, {"X-Frame-Options": "SAMEORIGIN", "Vary": "Origin",
-                                                      "Cache-Control": "max-age=60"}))
+    app.add_url_rule(
+        "/own-headers",
+        "own_headers",
+        lambda: (
+            jsonify(ok=True),
+            200,
+            {"X-Frame-Options": "SAMEORIGIN", "Vary": "Origin", "Cache-Control": "max-age=60"},
+        ),
+    )
     headers = app.test_client().get("/own-headers", headers={"Accept-Encoding": "gzip"}).headers
     assert headers["X-Frame-Options"] == "SAMEORIGIN" and headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
     assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
@@ -120,8 +126,10 @@ def test_security_headers_keep_a_view_s_own_and_fill_the_rest(app):
 def test_a_control_character_in_a_read_header_is_named(api):
     answer = api.get("/api/tokens/balance", headers={"Idempotency-Key": "a\x01b"})
     assert answer.status_code == 400
-    assert answer.get_json() == {"error": "invalid_request",
-                                 "message": "The Idempotency-Key header contains control characters or invalid Unicode."}
+    assert answer.get_json() == {
+        "error": "invalid_request",
+        "message": "The Idempotency-Key header contains control characters or invalid Unicode.",
+    }
 
 
 class Wire:
@@ -146,8 +154,9 @@ class Wire:
                     connection.pgconn.untrace()
             trace.seek(0)
             sent = [line.split("\t") for line in trace.read().splitlines() if line.startswith("F\t")]
-        return [fields[3].strip() if fields[2] == "Query" else "Sync" for fields in sent
-                if fields[2] in ("Query", "Sync")]
+        return [
+            fields[3].strip() if fields[2] == "Query" else "Sync" for fields in sent if fields[2] in ("Query", "Sync")
+        ]
 
 
 @pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
@@ -159,7 +168,14 @@ def test_a_deduct_loads_its_user_then_is_one_transaction_of_its_four_statements_
     assert api.deduct("ats_check").status_code == 201  # on a new connection, which is never pinged
     answers = []
     assert wire.round_trips(lambda: answers.append(api.deduct("ats_check"))) == [
-        "Sync", '"BEGIN"', "Sync", "Sync", "Sync", "Sync", '"COMMIT"']
+        "Sync",
+        '"BEGIN"',
+        "Sync",
+        "Sync",
+        "Sync",
+        "Sync",
+        '"COMMIT"',
+    ]
     assert answers[0].status_code == 201
     assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == ["Sync", "Sync"]
     assert answers[1].get_json()["balance"] == 10 - 2 * 4
@@ -170,8 +186,9 @@ def test_a_read_inside_an_open_transaction_sees_its_writes(app, user):
     with app.app_context():
         user_id = db.session.execute(select(User.id).where(User.email == user)).scalar_one()
         before = ledger.balance_of(user_id).balance
-        db.session.execute(update(TokenAccount).where(TokenAccount.user_id == user_id)
-                           .values(balance=TokenAccount.balance + 5))
+        db.session.execute(
+            update(TokenAccount).where(TokenAccount.user_id == user_id).values(balance=TokenAccount.balance + 5)
+        )
         assert ledger.balance_of(user_id).balance == before + 5
         db.session.rollback()
         assert ledger.balance_of(user_id).balance == before
@@ -199,8 +216,11 @@ def test_the_app_remembers_sync_hooks_without_keeping_them_alive(app):
 
 def test_only_limited_views_consult_the_limiter(database_urls, monkeypatch):
     checked = []
-    monkeypatch.setattr(Limiter, "_check_request_limit",
-                        lambda self, callable_name=None, in_middleware=True: checked.append(callable_name))
+    monkeypatch.setattr(
+        Limiter,
+        "_check_request_limit",
+        lambda self, callable_name=None, in_middleware=True: checked.append(callable_name),
+    )
     app = make_app(database_urls["sqlite"], RATELIMIT_ENABLED=True, REDIS_URL="")
     assert app.test_client().get("/healthz").status_code == 200
     assert checked == []
@@ -211,16 +231,16 @@ def test_only_limited_views_consult_the_limiter(database_urls, monkeypatch):
     assert len(checked) == 1
 
 
-def test_a_remembered_session_cookie_is_still_checked_for_expiry_tampering_and_key(app, client, user,
-                                                                                   monkeypatch):
+def test_a_remembered_session_cookie_is_still_checked_for_expiry_tampering_and_key(app, client, user, monkeypatch):
     name = app.config["SESSION_COOKIE_NAME"]
     assert client.get("/").status_code == 200  # shows (and so drops) the sign-up's flashed message
     cookie = client.get_cookie(name).value
     interface = app.session_interface
     verified = []
     real_loads = URLSafeTimedSerializer.loads
-    monkeypatch.setattr(URLSafeTimedSerializer, "loads",
-                        lambda *args, **kwargs: (verified.append(1), real_loads(*args, **kwargs))[1])
+    monkeypatch.setattr(
+        URLSafeTimedSerializer, "loads", lambda *args, **kwargs: (verified.append(1), real_loads(*args, **kwargs))[1]
+    )
 
     def opened(value, at=None):
         if at is not None:

@@ -28,7 +28,8 @@ def uid(ctx):
 def rows(user_id):
     return db.session.execute(
         select(TokenTransaction.type, TokenTransaction.amount, TokenTransaction.balance_after)
-        .where(TokenTransaction.user_id == user_id).order_by(TokenTransaction.id)
+        .where(TokenTransaction.user_id == user_id)
+        .order_by(TokenTransaction.id)
     ).all()
 
 
@@ -47,6 +48,7 @@ def test_welcome_bonus_is_granted_once(uid, audit):
 
 def test_welcome_bonus_follows_the_setting(app, database_urls, backend):
     from support.apps import make_app
+
     other = make_app(database_urls[backend], WELCOME_BONUS_TOKENS=0)
     with other.app_context():
         user_id = accounts.register("zero@example.com", "password123").id
@@ -116,9 +118,13 @@ def test_unlimited_accounts_record_zero_amount_spends(uid, audit):
         result = charges.charge(uid, "cover_letter")
         assert (result.cost, result.balance) == (0, 10)
     assert rows(uid)[1:] == [("spend", 0, 10)] * 3
-    spends = db.session.execute(select(func.count()).where(
-        TokenTransaction.user_id == uid, TokenTransaction.type == "spend", TokenTransaction.feature_key == "cover_letter"
-    )).scalar()
+    spends = db.session.execute(
+        select(func.count()).where(
+            TokenTransaction.user_id == uid,
+            TokenTransaction.type == "spend",
+            TokenTransaction.feature_key == "cover_letter",
+        )
+    ).scalar()
     assert spends == 3
     assert charges.refund_charge(result.charge_id) is True
     assert ledger.balance_of(uid) == ledger.BalanceView(10, True)
@@ -142,8 +148,11 @@ def test_the_sweep_job_releases_expired_charges_and_a_balance_read_does_not(uid)
     from tokenapp.models import TokenCharge
 
     result = charges.charge(uid, "cover_letter")
-    db.session.execute(db.update(TokenCharge).where(TokenCharge.id == result.charge_id)
-                       .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        db.update(TokenCharge)
+        .where(TokenCharge.id == result.charge_id)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
     assert ledger.balance_of(uid).balance == 0
     assert tasks.sweep_stale_charges() == 1
@@ -174,10 +183,17 @@ def test_adjustment_is_audited_and_cannot_go_negative(uid, audit):
         ledger.adjust(uid, 0, reason="nothing")
     with pytest.raises(InvalidAmount):
         ledger.adjust(uid, 5, reason="   ")
-    last = db.session.execute(select(TokenTransaction).where(TokenTransaction.user_id == uid)
-                              .order_by(TokenTransaction.id)).scalars().all()
+    last = (
+        db.session.execute(
+            select(TokenTransaction).where(TokenTransaction.user_id == uid).order_by(TokenTransaction.id)
+        )
+        .scalars()
+        .all()
+    )
     assert [(r.type, r.amount, r.note, r.actor_id) for r in last[1:]] == [
-        ("adjustment", 25, "goodwill", admin), ("adjustment", -30, "correction", None)]
+        ("adjustment", 25, "goodwill", admin),
+        ("adjustment", -30, "correction", None),
+    ]
     audit()
 
 

@@ -52,7 +52,9 @@ def uid(ctx):
 def rows(user_id):
     return db.session.execute(
         select(TokenTransaction.type, TokenTransaction.amount, TokenTransaction.balance_after)
-        .where(TokenTransaction.user_id == user_id).order_by(TokenTransaction.id)).all()
+        .where(TokenTransaction.user_id == user_id)
+        .order_by(TokenTransaction.id)
+    ).all()
 
 
 def lots(user_id):
@@ -60,7 +62,9 @@ def lots(user_id):
     db.session.expire_all()
     return db.session.execute(
         select(TokenLot.source, TokenLot.kind, TokenLot.granted, TokenLot.remaining, TokenLot.cost_cents)
-        .where(TokenLot.user_id == user_id).order_by(TokenLot.id)).all()
+        .where(TokenLot.user_id == user_id)
+        .order_by(TokenLot.id)
+    ).all()
 
 
 def buy(user_id, tokens, cents, key):
@@ -75,10 +79,14 @@ def balance(user_id):
 def test_every_credit_is_a_lot_of_its_kind_with_its_expiry(ctx, uid, clock):
     buy(uid, 100, 1000, "purchase:1")
     ledger.adjust(uid, 5, reason="goodwill")
-    assert lots(uid) == [("welcome", "bonus", 10, 10, 0), ("purchase", "paid", 100, 100, 1000),
-                         ("adjustment", "bonus", 5, 5, 0)]
-    expiries = db.session.execute(select(TokenLot.kind, TokenLot.expires_at).where(TokenLot.user_id == uid)
-                                  .order_by(TokenLot.id)).all()
+    assert lots(uid) == [
+        ("welcome", "bonus", 10, 10, 0),
+        ("purchase", "paid", 100, 100, 1000),
+        ("adjustment", "bonus", 5, 5, 0),
+    ]
+    expiries = db.session.execute(
+        select(TokenLot.kind, TokenLot.expires_at).where(TokenLot.user_id == uid).order_by(TokenLot.id)
+    ).all()
     assert expiries[0].expires_at == clock.now + 90 * DAY and expiries[1].expires_at is None
     assert balance(uid) == 115
 
@@ -88,8 +96,11 @@ def test_paid_lots_expire_only_when_the_setting_says(ctx, uid, clock):
     ctx.config["BONUS_TOKEN_EXPIRY_DAYS"] = 0
     buy(uid, 100, 1000, "purchase:1")
     ledger.credit(uid, 3, TransactionType.BONUS, source=LotSource.DAILY_BONUS)
-    expiries = db.session.execute(select(TokenLot.expires_at).where(TokenLot.user_id == uid)
-                                  .order_by(TokenLot.id)).scalars().all()
+    expiries = (
+        db.session.execute(select(TokenLot.expires_at).where(TokenLot.user_id == uid).order_by(TokenLot.id))
+        .scalars()
+        .all()
+    )
     assert expiries[1:] == [clock.now + 30 * DAY, None]
 
 
@@ -123,14 +134,18 @@ def test_a_spend_from_one_lot_names_it_and_a_spend_across_lots_draws(ctx, uid):
     buy(uid, 100, 1000, "purchase:1")
     single = charges.charge(uid, "networking_message")
     several = charges.charge(uid, "cover_letter")  # 7 welcome tokens left, then 3 paid
-    spend_rows = {row.charge_id: row for row in db.session.execute(
-        select(TokenTransaction).where(TokenTransaction.type == "spend")).scalars()}
+    spend_rows = {
+        row.charge_id: row
+        for row in db.session.execute(select(TokenTransaction).where(TokenTransaction.type == "spend")).scalars()
+    }
     welcome, paid = [lot.id for lot in db.session.execute(select(TokenLot).order_by(TokenLot.id)).scalars()]
     assert spend_rows[single.charge_id].lot_id == welcome and spend_rows[single.charge_id].cents == 0
     assert spend_rows[several.charge_id].lot_id is None and spend_rows[several.charge_id].cents == -30
-    draws = db.session.execute(select(TokenDraw.lot_id, TokenDraw.tokens, TokenDraw.cents)
-                               .where(TokenDraw.transaction_id == spend_rows[several.charge_id].id)
-                               .order_by(TokenDraw.lot_id)).all()
+    draws = db.session.execute(
+        select(TokenDraw.lot_id, TokenDraw.tokens, TokenDraw.cents)
+        .where(TokenDraw.transaction_id == spend_rows[several.charge_id].id)
+        .order_by(TokenDraw.lot_id)
+    ).all()
     assert draws == [(welcome, -7, 0), (paid, -3, -30)]
 
 
@@ -220,9 +235,13 @@ def test_a_reversal_takes_the_purchase_lot_first_and_records_debt_in_the_ledger(
         owed = ledger.take_back(tx, uid, 20, "Refund, purchase #1", purchase_key="purchase:1")
     assert owed == 10
     assert ledger.balance_of(uid) == ledger.BalanceView(0, False, 10)
-    debt_rows = db.session.execute(select(TokenTransaction.type, TokenTransaction.amount, TokenTransaction.debt_change,
-                                          TokenTransaction.counterparty).where(TokenTransaction.user_id == uid)
-                                   .order_by(TokenTransaction.id)).all()
+    debt_rows = db.session.execute(
+        select(
+            TokenTransaction.type, TokenTransaction.amount, TokenTransaction.debt_change, TokenTransaction.counterparty
+        )
+        .where(TokenTransaction.user_id == uid)
+        .order_by(TokenTransaction.id)
+    ).all()
     assert debt_rows[-1] == ("reversal", -10, 10, "stripe")
     buy(uid, 15, 150, "purchase:2")
     assert ledger.balance_of(uid) == ledger.BalanceView(5, False, 0)
@@ -236,8 +255,13 @@ def test_money_figures_come_straight_off_the_ledger(ctx, uid, clock, audit):
     charges.charge(uid, "cover_letter")  # the 10 welcome tokens: promotion, not revenue
     charges.charge(uid, "resume_parsing")  # 8 paid: 80 cents of revenue
     money = ledger.figures()
-    assert (money.cash_collected_cents, money.revenue_cents, money.liability_cents, money.breakage_cents,
-            money.promotion_tokens) == (1000, 80, 920, 0, 10)
+    assert (
+        money.cash_collected_cents,
+        money.revenue_cents,
+        money.liability_cents,
+        money.breakage_cents,
+        money.promotion_tokens,
+    ) == (1000, 80, 920, 0, 10)
     clock.advance(201 * DAY)
     ledger.expire_lots(clock.now)
     money = ledger.figures()
@@ -269,7 +293,16 @@ def test_lot_kind_and_source_are_checked_by_the_database(ctx, uid):
     from sqlalchemy.exc import IntegrityError
 
     with pytest.raises(IntegrityError):
-        db.session.execute(db.insert(TokenLot).values(user_id=uid, source="welcome", kind=LotKind.BONUS.value,
-                                                      granted=5, remaining=5, cost_cents=10, created_at=utcnow()))
+        db.session.execute(
+            db.insert(TokenLot).values(
+                user_id=uid,
+                source="welcome",
+                kind=LotKind.BONUS.value,
+                granted=5,
+                remaining=5,
+                cost_cents=10,
+                created_at=utcnow(),
+            )
+        )
         db.session.flush()
     db.session.rollback()

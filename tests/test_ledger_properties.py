@@ -58,8 +58,15 @@ CREDITS = {  # type -> (lot kind, lot source, counterparty), as ledger.CREDIT_DE
     TransactionType.ADJUSTMENT: (LotKind.BONUS, LotSource.ADJUSTMENT, Counterparty.ADJUSTMENTS),
     TransactionType.REVERSAL: (LotKind.PAID, LotSource.PURCHASE, Counterparty.STRIPE),
 }
-MONEY = ("cash_collected_cents", "revenue_cents", "liability_cents", "breakage_cents", "promotion_tokens",
-         "adjustments_cents", "transfers_cents")
+MONEY = (
+    "cash_collected_cents",
+    "revenue_cents",
+    "liability_cents",
+    "breakage_cents",
+    "promotion_tokens",
+    "adjustments_cents",
+    "transfers_cents",
+)
 
 
 class Clock:
@@ -162,8 +169,7 @@ def ledger_machine(app, clock):
 
         def _open(self, uid, moment=None):
             moment = moment or clock.now
-            return sorted((lot for lot in self.lots.values() if lot.user == uid and lot.open_at(moment)),
-                          key=Lot.order)
+            return sorted((lot for lot in self.lots.values() if lot.user == uid and lot.open_at(moment)), key=Lot.order)
 
         def _shown(self, uid) -> int:
             """The balance the user sees: tokens in unexpired lots."""
@@ -177,8 +183,11 @@ def ledger_machine(app, clock):
 
         def _due(self, uid, moment=None) -> list[Lot]:
             moment = moment or clock.now
-            return [lot for lot in self.lots.values()
-                    if lot.user == uid and lot.remaining and lot.expires is not None and lot.expires <= moment]
+            return [
+                lot
+                for lot in self.lots.values()
+                if lot.user == uid and lot.remaining and lot.expires is not None and lot.expires <= moment
+            ]
 
         def _settle(self, uid, moment=None) -> int:
             """Expire the user's due lots, as locking the account does; the tokens expired."""
@@ -217,8 +226,9 @@ def ledger_machine(app, clock):
             """A credit: expire what is due, a new lot, its counterparty, then repay debt from the balance."""
             kind, default_source, counterparty = CREDITS[tx_type]
             self._settle(uid)
-            self._new_lot(uid, kind, source or default_source, amount, cost if kind == LotKind.PAID else 0,
-                          self._expiry(kind))
+            self._new_lot(
+                uid, kind, source or default_source, amount, cost if kind == LotKind.PAID else 0, self._expiry(kind)
+            )
             self.system[counterparty] -= amount
             if counterparty == Counterparty.STRIPE:
                 self.money["cash_collected_cents"] += cost
@@ -233,10 +243,16 @@ def ledger_machine(app, clock):
         def _adopt_new_lots(self):
             """Give the lots the model just made the ids the ledger gave them, checking each one's terms."""
             known = max((lot_id for lot_id in self.lots if lot_id < 10**15), default=0)
-            made = db.session.execute(select(TokenLot).where(TokenLot.id > known, TokenLot.user_id.in_(self.users))
-                                      .order_by(TokenLot.id)).scalars().all()
-            assert [(lot.user_id, lot.kind, lot.source, lot.granted, lot.cost_cents, lot.expires_at) for lot in made] \
-                == [(lot.user, lot.kind, lot.source, lot.granted, lot.cost, lot.expires) for lot in self.new_lots]
+            made = (
+                db.session.execute(
+                    select(TokenLot).where(TokenLot.id > known, TokenLot.user_id.in_(self.users)).order_by(TokenLot.id)
+                )
+                .scalars()
+                .all()
+            )
+            assert [
+                (lot.user_id, lot.kind, lot.source, lot.granted, lot.cost_cents, lot.expires_at) for lot in made
+            ] == [(lot.user, lot.kind, lot.source, lot.granted, lot.cost, lot.expires) for lot in self.new_lots]
             for real, lot in zip(made, self.new_lots, strict=True):
                 del self.lots[lot.id]
                 lot.id = real.id
@@ -246,8 +262,11 @@ def ledger_machine(app, clock):
 
         # The rules (the first seven are the original machine's).
 
-        @rule(who=st.integers(0, USERS - 1), amount=st.integers(1, 400),
-              kind=st.sampled_from([TransactionType.PURCHASE, TransactionType.BONUS, TransactionType.GIFT_IN]))
+        @rule(
+            who=st.integers(0, USERS - 1),
+            amount=st.integers(1, 400),
+            kind=st.sampled_from([TransactionType.PURCHASE, TransactionType.BONUS, TransactionType.GIFT_IN]),
+        )
         def credit(self, who, amount, kind):
             uid = self.users[who]
             assert ledger.credit(uid, amount, kind) is True
@@ -355,10 +374,17 @@ def ledger_machine(app, clock):
             released = sum(charges.release_stale_charges(uid, now=later) for uid in self.users)
             assert released == len(self.held)
             # In the order they were refunded: a refund repays debt from the lots as they stand.
-            for charge_id in db.session.execute(
-                    select(TokenTransaction.charge_id).where(TokenTransaction.type == TransactionType.REFUND,
-                                                             TokenTransaction.charge_id.in_(list(self.held)))
-                    .order_by(TokenTransaction.id)).scalars().all():
+            for charge_id in (
+                db.session.execute(
+                    select(TokenTransaction.charge_id)
+                    .where(
+                        TokenTransaction.type == TransactionType.REFUND, TokenTransaction.charge_id.in_(list(self.held))
+                    )
+                    .order_by(TokenTransaction.id)
+                )
+                .scalars()
+                .all()
+            ):
                 self._refund_model(charge_id)
             assert not self.held
 
@@ -371,13 +397,20 @@ def ledger_machine(app, clock):
         @rule(offset=st.sampled_from([-1, 0, 1]))
         def clock_reaches_next_expiry(self, offset, owner=None):
             """To a second either side of (or onto) the next moment a lot with tokens (of `owner`'s) expires."""
-            upcoming = [lot.expires for lot in self.lots.values() if lot.remaining and lot.expires is not None
-                        and lot.expires > clock.now and owner in (None, lot.user)]
+            upcoming = [
+                lot.expires
+                for lot in self.lots.values()
+                if lot.remaining and lot.expires is not None and lot.expires > clock.now and owner in (None, lot.user)
+            ]
             if upcoming:
                 clock.now = max(clock.now, min(upcoming) + timedelta(seconds=offset))
 
-        @rule(target=charges, who=st.integers(0, USERS - 1), feature=st.sampled_from(sorted(COSTS)),
-              offset=st.sampled_from([0, 1]))
+        @rule(
+            target=charges,
+            who=st.integers(0, USERS - 1),
+            feature=st.sampled_from(sorted(COSTS)),
+            offset=st.sampled_from([0, 1]),
+        )
         def charge_as_a_lot_expires(self, who, feature, offset):
             """A spend at (or a second after) the moment a lot expires, before any sweep or read has seen it."""
             self.clock_reaches_next_expiry(offset, owner=self.users[who])
@@ -387,15 +420,20 @@ def ledger_machine(app, clock):
         def expiry_settings_change(self, bonus_days, paid_days):
             app.config.update(BONUS_TOKEN_EXPIRY_DAYS=bonus_days, PAID_TOKEN_EXPIRY_DAYS=paid_days)
 
-        @rule(lag=st.sampled_from([timedelta(0), timedelta(hours=12)]), batch=st.sampled_from([1, 500]),
-              by_command=st.booleans())
+        @rule(
+            lag=st.sampled_from([timedelta(0), timedelta(hours=12)]),
+            batch=st.sampled_from([1, 500]),
+            by_command=st.booleans(),
+        )
         def sweep(self, lag, batch, by_command):
             """The expiry sweep, as of now or a while ago, by function (in batches) or by `flask tokens expire`."""
             as_of = clock.now - lag
             expired = sum(self._settle(uid, as_of) for uid in self.users)
             event("the sweep expired tokens" if expired else "the sweep found nothing")
             if by_command:
-                result = app.test_cli_runner().invoke(tokens_cli, ["expire", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M:%S")])
+                result = app.test_cli_runner().invoke(
+                    tokens_cli, ["expire", "--as-of", as_of.strftime("%Y-%m-%dT%H:%M:%S")]
+                )
                 assert result.exit_code == 0, result.output
                 assert result.output.startswith(f"expired {expired} token(s)")
             else:
@@ -412,8 +450,12 @@ def ledger_machine(app, clock):
 
         # Bonus grants, purchases and their refunds and disputes, transfers.
 
-        @rule(who=st.integers(0, USERS - 1), tokens=st.integers(1, 50),
-              source=st.sampled_from([LotSource.DAILY_BONUS, LotSource.REFERRAL]), repeat=st.booleans())
+        @rule(
+            who=st.integers(0, USERS - 1),
+            tokens=st.integers(1, 50),
+            source=st.sampled_from([LotSource.DAILY_BONUS, LotSource.REFERRAL]),
+            repeat=st.booleans(),
+        )
         def bonus_grant(self, who, tokens, source, repeat):
             """A daily or referral bonus: a bonus lot that expires, once per key."""
             uid = self.users[who]
@@ -457,8 +499,11 @@ def ledger_machine(app, clock):
             bought.granted = owed
 
         def _lot_of(self, bought: Purchase) -> int:
-            return db.session.execute(select(TokenTransaction.lot_id).where(
-                TokenTransaction.user_id == bought.user, TokenTransaction.dedupe_key == bought.key)).scalar_one()
+            return db.session.execute(
+                select(TokenTransaction.lot_id).where(
+                    TokenTransaction.user_id == bought.user, TokenTransaction.dedupe_key == bought.key
+                )
+            ).scalar_one()
 
         @rule(sender=st.integers(0, USERS - 1), receiver=st.integers(0, USERS - 1), tokens=st.integers(1, 300))
         def transfer(self, sender, receiver, tokens):
@@ -492,45 +537,65 @@ def ledger_machine(app, clock):
                     # Reading the balance would expire the due lots; the spend and sweep rules must meet them.
                     assert ledger.current_balance(uid) == self._stored(uid)
                 else:
-                    assert ledger.balance_of(uid) == ledger.BalanceView(self._shown(uid), self.unlimited[uid],
-                                                                        self.debt[uid])
+                    assert ledger.balance_of(uid) == ledger.BalanceView(
+                        self._shown(uid), self.unlimited[uid], self.debt[uid]
+                    )
             assert audit.find_problems() == []
 
         @invariant()
         def lots_are_the_models(self):
-            real = {lot.id: (lot.user_id, lot.kind, lot.granted, lot.remaining, lot.cost_cents, lot.expires_at)
-                    for lot in db.session.execute(select(TokenLot).where(TokenLot.user_id.in_(self.users))).scalars()}
-            assert real == {lot.id: (lot.user, lot.kind, lot.granted, lot.remaining, lot.cost, lot.expires)
-                            for lot in self.lots.values()}
+            real = {
+                lot.id: (lot.user_id, lot.kind, lot.granted, lot.remaining, lot.cost_cents, lot.expires_at)
+                for lot in db.session.execute(select(TokenLot).where(TokenLot.user_id.in_(self.users))).scalars()
+            }
+            assert real == {
+                lot.id: (lot.user, lot.kind, lot.granted, lot.remaining, lot.cost, lot.expires)
+                for lot in self.lots.values()
+            }
             assert all(0 <= remaining <= granted for _u, _k, granted, remaining, _c, _e in real.values())
 
         @invariant()
         def balances_are_the_ledgers(self):
             rows, mine = TokenTransaction, TokenTransaction.user_id.in_(self.users)
-            sums = dict(db.session.execute(select(rows.user_id, func.sum(rows.amount)).where(mine)
-                                           .group_by(rows.user_id)).all())
+            sums = dict(
+                db.session.execute(select(rows.user_id, func.sum(rows.amount)).where(mine).group_by(rows.user_id)).all()
+            )
             newest = select(func.max(rows.id)).where(mine).group_by(rows.user_id)
-            last_after = dict(db.session.execute(select(rows.user_id, rows.balance_after)
-                                                 .where(rows.id.in_(newest))).all())
-            held = dict(db.session.execute(select(TokenLot.user_id, func.sum(TokenLot.remaining))
-                                           .where(TokenLot.user_id.in_(self.users)).group_by(TokenLot.user_id)).all())
+            last_after = dict(
+                db.session.execute(select(rows.user_id, rows.balance_after).where(rows.id.in_(newest))).all()
+            )
+            held = dict(
+                db.session.execute(
+                    select(TokenLot.user_id, func.sum(TokenLot.remaining))
+                    .where(TokenLot.user_id.in_(self.users))
+                    .group_by(TokenLot.user_id)
+                ).all()
+            )
             for uid, balance, debt in db.session.execute(
-                    select(TokenAccount.user_id, TokenAccount.balance, TokenAccount.debt)
-                    .where(TokenAccount.user_id.in_(self.users))):
+                select(TokenAccount.user_id, TokenAccount.balance, TokenAccount.debt).where(
+                    TokenAccount.user_id.in_(self.users)
+                )
+            ):
                 assert balance == sums[uid] == last_after[uid] == held[uid] == self._stored(uid) >= 0
                 assert debt == self.debt[uid]
 
         @invariant()
         def no_expired_lot_drawn(self):
             rows = TokenTransaction
-            single = select(rows.id, rows.type, rows.amount, rows.created_at, rows.lot_id).where(rows.lot_id.is_not(None))
-            several = (select(rows.id, rows.type, TokenDraw.tokens, rows.created_at, TokenDraw.lot_id)
-                       .join(TokenDraw, TokenDraw.transaction_id == rows.id))
-            parts = union_all(single.where(rows.user_id.in_(self.users)),
-                              several.where(rows.user_id.in_(self.users))).subquery()
+            single = select(rows.id, rows.type, rows.amount, rows.created_at, rows.lot_id).where(
+                rows.lot_id.is_not(None)
+            )
+            several = select(rows.id, rows.type, TokenDraw.tokens, rows.created_at, TokenDraw.lot_id).join(
+                TokenDraw, TokenDraw.transaction_id == rows.id
+            )
+            parts = union_all(
+                single.where(rows.user_id.in_(self.users)), several.where(rows.user_id.in_(self.users))
+            ).subquery()
             for row_id, row_type, tokens, written, expires in db.session.execute(
-                    select(parts.c.id, parts.c.type, parts.c.amount, parts.c.created_at, TokenLot.expires_at)
-                    .join(TokenLot, TokenLot.id == parts.c.lot_id)):
+                select(parts.c.id, parts.c.type, parts.c.amount, parts.c.created_at, TokenLot.expires_at).join(
+                    TokenLot, TokenLot.id == parts.c.lot_id
+                )
+            ):
                 if row_type == TransactionType.EXPIRY:
                     assert expires is not None and expires <= written, f"row {row_id} expired a lot early"
                 elif tokens < 0:
@@ -539,20 +604,29 @@ def ledger_machine(app, clock):
         @invariant()
         def system_accounts_are_the_models(self):
             rows = TokenTransaction
-            sums = dict(db.session.execute(select(rows.counterparty, func.sum(rows.debt_change - rows.amount))
-                                           .where(rows.user_id.in_(self.users)).group_by(rows.counterparty)).all())
-            assert {Counterparty(side): int(total) for side, total in sums.items() if total} == \
-                {side: total for side, total in self.system.items() if total}
+            sums = dict(
+                db.session.execute(
+                    select(rows.counterparty, func.sum(rows.debt_change - rows.amount))
+                    .where(rows.user_id.in_(self.users))
+                    .group_by(rows.counterparty)
+                ).all()
+            )
+            assert {Counterparty(side): int(total) for side, total in sums.items() if total} == {
+                side: total for side, total in self.system.items() if total
+            }
             wallets = sum(self._stored(uid) - self.debt[uid] for uid in self.users)
             assert wallets + sum(self.system.values()) == 0
 
         @invariant()
         def figures_are_the_models(self):
             now = ledger.figures()
-            liability = sum(lot.cost - lot.released(lot.remaining) for lot in self.lots.values()
-                            if lot.kind == LotKind.PAID)
-            assert {name: getattr(now, name) - getattr(self.start, name) for name in MONEY} == \
-                {**self.money, "liability_cents": liability}
+            liability = sum(
+                lot.cost - lot.released(lot.remaining) for lot in self.lots.values() if lot.kind == LotKind.PAID
+            )
+            assert {name: getattr(now, name) - getattr(self.start, name) for name in MONEY} == {
+                **self.money,
+                "liability_cents": liability,
+            }
             assert now.balanced
 
     return LedgerMachine
@@ -561,6 +635,7 @@ def ledger_machine(app, clock):
 def test_ledger_state_machine(app, clock):
     run_state_machine_as_test(
         ledger_machine(app, clock),
-        settings=settings(max_examples=15, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=15, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        ),
     )

@@ -64,8 +64,11 @@ def read(app, fn):
 
 
 def lot_remaining(user_id: int) -> list[int]:
-    return list(db.session.execute(select(TokenLot.remaining).where(TokenLot.user_id == user_id)
-                                   .order_by(TokenLot.id)).scalars())
+    return list(
+        db.session.execute(
+            select(TokenLot.remaining).where(TokenLot.user_id == user_id).order_by(TokenLot.id)
+        ).scalars()
+    )
 
 
 def test_hundred_concurrent_spends_against_several_lots(app, backend, audit):
@@ -103,10 +106,14 @@ def test_a_spend_racing_the_expiry_sweep_never_loses_paid_tokens(app, backend, a
     assert failures <= ({"InsufficientTokens", "OperationalError"} if backend == "sqlite" else {"InsufficientTokens"})
 
     def paid_lot_history(uid):
-        lot_id, remaining = db.session.execute(select(TokenLot.id, TokenLot.remaining).where(
-            TokenLot.user_id == uid, TokenLot.kind == "paid")).one()
-        parts = db.session.execute(select(TokenTransaction.id, TokenTransaction.type, TokenTransaction.amount)
-                                   .where(TokenTransaction.lot_id == lot_id).order_by(TokenTransaction.id)).all()
+        lot_id, remaining = db.session.execute(
+            select(TokenLot.id, TokenLot.remaining).where(TokenLot.user_id == uid, TokenLot.kind == "paid")
+        ).one()
+        parts = db.session.execute(
+            select(TokenTransaction.id, TokenTransaction.type, TokenTransaction.amount)
+            .where(TokenTransaction.lot_id == lot_id)
+            .order_by(TokenTransaction.id)
+        ).all()
         return remaining, parts
 
     for uid in users:

@@ -19,8 +19,9 @@ STARTUP_SECONDS = 300
 def buy_offline(browser: httpx.Client) -> None:
     """Buy the Pro pack through the offline stand-in's hosted checkout, as a person would."""
     token = CSRF_META.search(browser.get("/tokens/buy").text).group(1)
-    to_stripe = browser.post("/tokens/checkout", data={"package_key": "pro", "csrf_token": token},
-                             follow_redirects=False)
+    to_stripe = browser.post(
+        "/tokens/checkout", data={"package_key": "pro", "csrf_token": token}, follow_redirects=False
+    )
     assert to_stripe.status_code == 303
     checkout_url = to_stripe.headers["Location"]
     assert "Card number" in browser.get(checkout_url).text
@@ -43,15 +44,23 @@ def test_make_run_on_a_fresh_copy_serves_and_registers(tmp_path):
     env = installer_env()  # a newcomer's shell: no settings at all, and no .env in a fresh copy
     log = tmp_path / "run.log"
     with log.open("w") as out:
-        process = subprocess.Popen(["make", "run", f"PORT={port}"], cwd=checkout, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["make", "run", f"PORT={port}"],
+            cwd=checkout,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base + "/", process, log, STARTUP_SECONDS)
         with httpx.Client(base_url=base, follow_redirects=True, timeout=10) as browser:
             token = CSRF_META.search(browser.get("/auth/register").text).group(1)
-            page = browser.post("/auth/register", data={"email": "newcomer@example.com",
-                                                        "password": "a-long-password", "csrf_token": token})
+            page = browser.post(
+                "/auth/register",
+                data={"email": "newcomer@example.com", "password": "a-long-password", "csrf_token": token},
+            )
             assert page.status_code == 200
             assert BADGE.search(page.text).group(1) == "10"
             assert browser.get("/api/tokens/balance").json()["balance"] == 10

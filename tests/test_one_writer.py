@@ -17,12 +17,21 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "tokenapp"
 WRITER = PACKAGE / "services" / "ledger" / "writer.py"
 MIGRATIONS = PACKAGE / "migrations"
-TABLE_NAMES = {"TokenAccount", "TokenTransaction", "TokenLot", "TokenDraw",
-               "token_accounts", "token_transactions", "token_lots", "token_draws"}
+TABLE_NAMES = {
+    "TokenAccount",
+    "TokenTransaction",
+    "TokenLot",
+    "TokenDraw",
+    "token_accounts",
+    "token_transactions",
+    "token_lots",
+    "token_draws",
+}
 WRITE_CALLS = {"update", "insert", "delete", "insert_ignoring_conflicts"}
 ACCOUNT_COLUMNS = {"balance", "debt", "lifetime_purchased", "lifetime_spent", "lifetime_bonus", "is_unlimited"}
-RAW_WRITE = re.compile(r"\b(update|insert\s+into|delete\s+from)\s+[\"`]?(token_accounts|token_transactions|token_lots|token_draws)\b",
-                       re.I)
+RAW_WRITE = re.compile(
+    r"\b(update|insert\s+into|delete\s+from)\s+[\"`]?(token_accounts|token_transactions|token_lots|token_draws)\b", re.I
+)
 
 
 def _mentions(node: ast.AST, names: set[str]) -> bool:
@@ -42,7 +51,11 @@ def _aliases(tree: ast.Module) -> set[str]:
     while True:
         grown = set(names)
         for node in tree.body:
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _mentions(node.value, names):
+            if (
+                isinstance(node, (ast.Assign, ast.AnnAssign))
+                and node.value is not None
+                and _mentions(node.value, names)
+            ):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 grown |= {target.id for target in targets if isinstance(target, ast.Name)}
         if grown == names:
@@ -70,16 +83,23 @@ def ledger_writes(source: str) -> list[str]:
             arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
             if called in WRITE_CALLS and any(_mentions(argument, names) for argument in arguments):
                 hit = True
-            elif (called in WRITE_CALLS and isinstance(node.func, ast.Attribute)
-                  and _mentions(node.func.value, names) and not isinstance(node.func.value, ast.Call)):
+            elif (
+                called in WRITE_CALLS
+                and isinstance(node.func, ast.Attribute)
+                and _mentions(node.func.value, names)
+                and not isinstance(node.func.value, ast.Call)
+            ):
                 hit = True  # TokenAccount.__table__.update(), _ACCOUNTS.insert()
             elif called in {"TokenAccount", "TokenTransaction", "TokenLot", "TokenDraw"}:
                 hit = True
         elif isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            hit = any(isinstance(target, ast.Attribute) and target.attr in ACCOUNT_COLUMNS
-                      and not (isinstance(target.value, ast.Name) and target.value.id == "self")  # an object's own field
-                      for target in targets)
+            hit = any(
+                isinstance(target, ast.Attribute)
+                and target.attr in ACCOUNT_COLUMNS
+                and not (isinstance(target.value, ast.Name) and target.value.id == "self")  # an object's own field
+                for target in targets
+            )
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             hit = RAW_WRITE.search(node.value) is not None
         if hit:
@@ -115,7 +135,7 @@ def test_the_scan_catches_every_form_of_write():
         "account.balance -= 5",
         "account.is_unlimited = True",
         "text('UPDATE token_accounts SET balance = 0')",
-        "db.session.execute(text(\"insert into token_transactions (user_id) values (1)\"))",
+        'db.session.execute(text("insert into token_transactions (user_id) values (1)"))',
         "conn.exec_driver_sql('DELETE FROM \"token_transactions\"')",
         "update(TokenLot).values(remaining=0)",
         "LOTS = TokenLot.__table__\nSTMT = insert(LOTS)",

@@ -70,8 +70,9 @@ def test_errors_and_auth_are_described(client):
             public = path in ("/api/openapi.json", "/api/stripe/webhooks")
             assert "429" in operation["responses"], f"{method} {path}"
             assert public or "401" in operation["responses"], f"{method} {path}"
-            assert public or operation["security"][0].keys() >= ({"sessionCookie", "csrfHeader"} if method == "post"
-                                                                 else {"sessionCookie"})
+            assert public or operation["security"][0].keys() >= (
+                {"sessionCookie", "csrfHeader"} if method == "post" else {"sessionCookie"}
+            )
 
 
 def _strategy(operation, mode: GenerationMode, credentials: dict):
@@ -88,8 +89,9 @@ def _strategy(operation, mode: GenerationMode, credentials: dict):
 
 def _has_input(operation) -> bool:
     """Whether the operation takes anything to mutate besides the fixed credentials."""
-    return bool(operation.body) or any(parameter.name not in ("session", "X-CSRFToken")
-                                       for parameter in operation.iter_parameters())
+    return bool(operation.body) or any(
+        parameter.name not in ("session", "X-CSRFToken") for parameter in operation.iter_parameters()
+    )
 
 
 @pytest.mark.usefixtures("stripe_standin")
@@ -97,8 +99,10 @@ def test_api_keeps_to_its_document_under_fuzzing(app, client, auth):
     assert auth.register().status_code == 302
     uid = user_id(app, "ada@example.com")
     token = csrf_token(client)
-    credentials = {"cookies": {"session": client.get_cookie("session").value},
-                   "headers": {"X-CSRFToken": token, "Accept-Encoding": "identity"}}
+    credentials = {
+        "cookies": {"session": client.get_cookie("session").value},
+        "headers": {"X-CSRFToken": token, "Accept-Encoding": "identity"},
+    }
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     seen: dict[str, set[int]] = {}
 
@@ -112,8 +116,13 @@ def test_api_keeps_to_its_document_under_fuzzing(app, client, auth):
             if mode is GenerationMode.NEGATIVE and not _has_input(operation):
                 continue
 
-            @settings(max_examples=EXAMPLES_PER_MODE, derandomize=True, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES_PER_MODE,
+                derandomize=True,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=_strategy(operation, mode, credentials))
             def exchange(case):
                 before = balance()

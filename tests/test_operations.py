@@ -37,8 +37,9 @@ def test_anonymous_pages_set_no_cookie(client):
 
 def test_anonymous_page_still_carries_a_token_that_signs_up(client, app):
     token = CSRF_META.search(client.get("/").get_data(as_text=True)).group(1)
-    response = client.post("/auth/register", data={"email": "new@example.com", "password": PASSWORD,
-                                                    "csrf_token": token})
+    response = client.post(
+        "/auth/register", data={"email": "new@example.com", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     assert client.get_cookie("session") is not None
     assert _count_users(app) == 1
@@ -46,26 +47,32 @@ def test_anonymous_page_still_carries_a_token_that_signs_up(client, app):
 
 def test_unbound_token_from_another_site_is_refused(client, app):
     token = CSRF_META.search(client.get("/").get_data(as_text=True)).group(1)
-    for header in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"},
-                   {"Origin": "null"}):
-        response = client.post("/auth/register", headers=header,
-                               data={"email": "victim@example.com", "password": PASSWORD, "csrf_token": token})
+    for header in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"}, {"Origin": "null"}):
+        response = client.post(
+            "/auth/register",
+            headers=header,
+            data={"email": "victim@example.com", "password": PASSWORD, "csrf_token": token},
+        )
         assert response.status_code == 400, header
     assert _count_users(app) == 0
 
 
 def test_same_site_origin_is_accepted(client, app):
     token = CSRF_META.search(client.get("/").get_data(as_text=True)).group(1)
-    response = client.post("/auth/register", headers={"Origin": "http://localhost"},
-                           data={"email": "new@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/auth/register",
+        headers={"Origin": "http://localhost"},
+        data={"email": "new@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302
     assert _count_users(app) == 1
 
 
 def test_forged_or_missing_token_is_refused(client, app):
     for token in ("", "forged", "ImFiYyI.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"):
-        response = client.post("/auth/register", data={"email": "x@example.com", "password": PASSWORD,
-                                                       "csrf_token": token})
+        response = client.post(
+            "/auth/register", data={"email": "x@example.com", "password": PASSWORD, "csrf_token": token}
+        )
         assert response.status_code == 400
     assert _count_users(app) == 0
 
@@ -74,8 +81,9 @@ def test_token_signed_with_another_key_is_refused(client, app, database_urls, ba
     other = make_app(database_urls[backend], SECRET_KEY="another-key")
     foreign = CSRF_META.search(other.test_client().get("/").get_data(as_text=True)).group(1)
     _dispose(other)
-    response = client.post("/auth/register", data={"email": "x@example.com", "password": PASSWORD,
-                                                   "csrf_token": foreign})
+    response = client.post(
+        "/auth/register", data={"email": "x@example.com", "password": PASSWORD, "csrf_token": foreign}
+    )
     assert response.status_code == 400
     assert _count_users(app) == 0
 

@@ -29,7 +29,9 @@ def sdk(stripe_standin):
 
 def session_retrieves(stripe_standin, session_id: str) -> int:
     counts = stripe_standin.browser.get("/_standin/requests").json()["data"]
-    return sum(c["count"] for c in counts if c["method"] == "GET" and c["path"] == f"/v1/checkout/sessions/{session_id}")
+    return sum(
+        c["count"] for c in counts if c["method"] == "GET" and c["path"] == f"/v1/checkout/sessions/{session_id}"
+    )
 
 
 def set_purchase(app, **values) -> None:
@@ -44,7 +46,8 @@ def alerts(caplog, text: str) -> list[str]:
 
 @pytest.mark.parametrize("change", [{"amount_cents": 2500}, {"currency": "eur"}])
 def test_paid_amount_or_currency_other_than_the_price_credits_nothing_and_alerts(
-        app, client, api, stripe_standin, caplog, audit, change):
+    app, client, api, stripe_standin, caplog, audit, change
+):
     checkout_url = start_checkout(client, "pro")
     set_purchase(app, **change)  # the order's price no longer matches what Stripe will charge
     paid = stripe_standin.pay(checkout_url)
@@ -79,8 +82,13 @@ def test_a_signed_event_that_lies_credits_nothing_and_alerts(app, client, api, s
         session.update(amount_total=1)
     else:
         session.update(currency="jpy")
-    event = {"id": f"evt_lie_{lie}", "object": "event", "type": "checkout.session.completed",
-             "created": int(time.time()), "data": {"object": session}}
+    event = {
+        "id": f"evt_lie_{lie}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": int(time.time()),
+        "data": {"object": session},
+    }
     body, headers = signed(app, event)
     response = app.test_client().post("/api/stripe/webhooks", data=body, headers=headers)
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_webhook"
@@ -96,8 +104,12 @@ def test_a_lying_payment_intent_event_credits_nothing(app, client, api, stripe_s
     stripe_standin.pay(checkout_url, DELAYED_CARD)  # the PaymentIntent is processing, not paid
     stripe_standin.wait()
     intent = stripe_standin.events("payment_intent.processing")[-1]["data"]["object"]
-    event = {"id": "evt_lie_intent", "object": "event", "type": "payment_intent.succeeded",
-             "data": {"object": {**intent, "status": "succeeded", "amount_received": intent["amount"]}}}
+    event = {
+        "id": "evt_lie_intent",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {**intent, "status": "succeeded", "amount_received": intent["amount"]}},
+    }
     assert stripe_standin.post_webhook(*signed(app, event)) == 400
     assert api.balance() == 10 and purchase(app).status == "pending"
     audit()
@@ -110,7 +122,9 @@ def test_events_signed_in_the_future_are_refused_and_nothing_is_stored(app, clie
     body, _ = next((b, h) for b, h in stripe_standin.held_events() if b'"checkout.session.completed"' in b)
     before = events_by_status(app)
     headers = signed(app, json.loads(body), timestamp=int(time.time()) + ahead)[1]
-    response = app.test_client().post("/api/stripe/webhooks", data=json.dumps(json.loads(body)).encode(), headers=headers)
+    response = app.test_client().post(
+        "/api/stripe/webhooks", data=json.dumps(json.loads(body)).encode(), headers=headers
+    )
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_webhook"
     assert events_by_status(app) == before
     assert api.balance() == 10
@@ -122,15 +136,23 @@ def test_events_signed_in_the_future_are_refused_and_nothing_is_stored(app, clie
 
 def _malformed(kind: str, session_id: str) -> bytes:
     def event(obj=None, **top):
-        return json.dumps({"id": "evt_bad_1", "object": "event", "type": "checkout.session.completed",
-                           "created": int(time.time()),
-                           "data": {"object": obj if obj is not None else {"id": session_id, "object": "checkout.session"}},
-                           **top}).encode()
+        return json.dumps(
+            {
+                "id": "evt_bad_1",
+                "object": "event",
+                "type": "checkout.session.completed",
+                "created": int(time.time()),
+                "data": {"object": obj if obj is not None else {"id": session_id, "object": "checkout.session"}},
+                **top,
+            }
+        ).encode()
 
     return {
         "not json": b"{not json",
         "not an object": b"[1, 2, 3]",
-        "no data.object": json.dumps({"id": "evt_bad_1", "object": "event", "type": "charge.refunded", "data": {}}).encode(),
+        "no data.object": json.dumps(
+            {"id": "evt_bad_1", "object": "event", "type": "charge.refunded", "data": {}}
+        ).encode(),
         "object is a string": event(obj="cs_test_abc"),
         "id of the wrong type": event(id=12345),
         "type of the wrong type": event(type=["checkout.session.completed"]),
@@ -139,21 +161,44 @@ def _malformed(kind: str, session_id: str) -> bytes:
         "object of another kind": event(obj={"id": session_id, "object": "charge"}),
         "object id of a strange shape": event(obj={"id": "../../v1/balance", "object": "checkout.session"}),
         "session Stripe does not know": event(obj={"id": "cs_test_" + "Z" * 58, "object": "checkout.session"}),
-        "charge Stripe does not know": json.dumps({
-            "id": "evt_bad_1", "object": "event", "type": "charge.refunded",
-            "data": {"object": {"id": "ch_" + "Q" * 24, "object": "charge"}}}).encode(),
+        "charge Stripe does not know": json.dumps(
+            {
+                "id": "evt_bad_1",
+                "object": "event",
+                "type": "charge.refunded",
+                "data": {"object": {"id": "ch_" + "Q" * 24, "object": "charge"}},
+            }
+        ).encode(),
         "NUL byte": event(obj={"id": session_id, "object": "checkout.session", "metadata": {"note": "a\u0000b"}}),
         "lone surrogate": event(obj={"id": session_id, "object": "checkout.session", "client_reference_id": "\ud800"}),
-        "nested thousands deep": b'{"id": "evt_bad_1", "type": "x.y", "data": {"object": ' + b"[" * 5000 + b"]" * 5000 + b"}}",
-        "nested too deep for us": event(obj={"id": session_id, "object": "checkout.session",
-                                             "metadata": json.loads("[" * 40 + "]" * 40)}),
+        "nested thousands deep": b'{"id": "evt_bad_1", "type": "x.y", "data": {"object": '
+        + b"[" * 5000
+        + b"]" * 5000
+        + b"}}",
+        "nested too deep for us": event(
+            obj={"id": session_id, "object": "checkout.session", "metadata": json.loads("[" * 40 + "]" * 40)}
+        ),
     }[kind]
 
 
-MALFORMED = ["not json", "not an object", "no data.object", "object is a string", "id of the wrong type",
-             "type of the wrong type", "created in the future", "created not a time", "object of another kind",
-             "object id of a strange shape", "session Stripe does not know", "charge Stripe does not know",
-             "NUL byte", "lone surrogate", "nested thousands deep", "nested too deep for us"]
+MALFORMED = [
+    "not json",
+    "not an object",
+    "no data.object",
+    "object is a string",
+    "id of the wrong type",
+    "type of the wrong type",
+    "created in the future",
+    "created not a time",
+    "object of another kind",
+    "object id of a strange shape",
+    "session Stripe does not know",
+    "charge Stripe does not know",
+    "NUL byte",
+    "lone surrogate",
+    "nested thousands deep",
+    "nested too deep for us",
+]
 
 
 @pytest.mark.parametrize("kind", MALFORMED)
@@ -161,8 +206,10 @@ def test_malformed_but_signed_events_get_a_recorded_400(app, client, api, stripe
     session_id = start_checkout(client, "pro").rsplit("/", 1)[1]
     before = events_by_status(app)
     body = _malformed(kind, session_id)
-    headers = {"Content-Type": "application/json",
-               "Stripe-Signature": signature_header(body, app.config["STRIPE_WEBHOOK_SECRET"], int(time.time()))}
+    headers = {
+        "Content-Type": "application/json",
+        "Stripe-Signature": signature_header(body, app.config["STRIPE_WEBHOOK_SECRET"], int(time.time())),
+    }
     for _delivery in range(2):  # Stripe would retry a 500; a 400 is final, and a redelivery shares the row
         response = app.test_client().post("/api/stripe/webhooks", data=body, headers=headers)
         assert response.status_code == 400, response.get_data(as_text=True)
@@ -273,7 +320,9 @@ def test_the_redis_store_shares_the_cache_under_its_prefix(app, client, api, str
     app.extensions["tokenapp_stripe_cache"] = stripe_cache.RedisStore(fakeredis.FakeRedis(server=server))
     client.get(f"/tokens/purchases/{row_id}/status")
     other_process = fakeredis.FakeRedis(server=server)
-    assert other_process.keys("tokenapp:stripe-cache:*") == [f"tokenapp:stripe-cache:checkout.session:{session_id}".encode()]
+    assert other_process.keys("tokenapp:stripe-cache:*") == [
+        f"tokenapp:stripe-cache:checkout.session:{session_id}".encode()
+    ]
     assert 0 < other_process.pttl(f"tokenapp:stripe-cache:checkout.session:{session_id}") <= 5000
     app.extensions["tokenapp_stripe_cache"] = stripe_cache.RedisStore(fakeredis.FakeRedis(server=server))
     for _poll in range(10):

@@ -26,8 +26,10 @@ def purchase(app, **filters) -> TokenPurchase:
 def ledger_rows(app, email="ada@example.com"):
     with app.app_context():
         return db.session.execute(
-            db.select(TokenTransaction.type, TokenTransaction.amount).where(TokenTransaction.user_id == user_id(app, email))
-            .order_by(TokenTransaction.id)).all()
+            db.select(TokenTransaction.type, TokenTransaction.amount)
+            .where(TokenTransaction.user_id == user_id(app, email))
+            .order_by(TokenTransaction.id)
+        ).all()
 
 
 def test_buy_pro_with_a_card_credits_600_once(app, client, api, stripe_standin, audit):
@@ -53,13 +55,18 @@ def test_checkout_session_carries_user_package_and_purchase(app, client, api, st
 
     checkout_url = start_checkout(client, "basic")
     session_id = checkout_url.rsplit("/", 1)[1]
-    session = stripe.StripeClient("sk_test_x", base_addresses={"api": stripe_standin.url}).v1.checkout.sessions.retrieve(session_id)
+    session = stripe.StripeClient(
+        "sk_test_x", base_addresses={"api": stripe_standin.url}
+    ).v1.checkout.sessions.retrieve(session_id)
     row = purchase(app)
     assert session.mode == "payment"
     assert session.client_reference_id == str(user_id(app, "ada@example.com"))
     assert session.customer_email == "ada@example.com"
-    assert session.metadata.to_dict() == {"user_id": session.client_reference_id, "package_key": "basic",
-                                          "purchase_id": str(row.id)}
+    assert session.metadata.to_dict() == {
+        "user_id": session.client_reference_id,
+        "package_key": "basic",
+        "purchase_id": str(row.id),
+    }
     assert session.amount_total == 1000
     assert session.success_url.endswith("/tokens/success?session_id={CHECKOUT_SESSION_ID}")
     assert session.cancel_url.endswith(f"/tokens/cancel?purchase={row.id}")
@@ -80,8 +87,9 @@ def test_webhook_alone_fulfils_without_the_success_page(app, client, api, stripe
     audit()
 
 
-@pytest.mark.parametrize(("card", "message"), [(DECLINED_CARD, "Your card was declined."),
-                                                (BROKE_CARD, "Your card has insufficient funds.")])
+@pytest.mark.parametrize(
+    ("card", "message"), [(DECLINED_CARD, "Your card was declined."), (BROKE_CARD, "Your card has insufficient funds.")]
+)
 def test_a_failed_card_shows_an_alert_and_credits_nothing(app, client, api, stripe_standin, audit, card, message):
     checkout_url = start_checkout(client, "pro")
     page = stripe_standin.pay(checkout_url, card)
@@ -194,7 +202,8 @@ def test_checkout_when_stripe_is_down_says_so_and_charges_nothing(app, client, a
     response = api.post("/api/tokens/checkout", json={"package_key": "pro"})
     assert response.status_code == 502
     assert response.get_json()["error"] == "payment_provider_error"
-    form = client.post("/tokens/checkout", data={"package_key": "pro", "csrf_token": csrf_token(client)},
-                       follow_redirects=True)
+    form = client.post(
+        "/tokens/checkout", data={"package_key": "pro", "csrf_token": csrf_token(client)}, follow_redirects=True
+    )
     assert b"could not reach the payment provider" in form.data
     assert api.balance() == 10

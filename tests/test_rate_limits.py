@@ -148,8 +148,11 @@ def test_feature_runs_share_the_deduct_limit_and_answer_htmx_in_place(limits):
     api = Api(client)
     assert api.deduct("job_match_detailed").status_code == 201
     assert api.deduct("job_match_detailed").status_code == 201
-    response = client.post("/features/job_match_detailed/run", data={"csrf_token": api.token},
-                           headers={"HX-Request": "true", "X-CSRFToken": api.token})
+    response = client.post(
+        "/features/job_match_detailed/run",
+        data={"csrf_token": api.token},
+        headers={"HX-Request": "true", "X-CSRFToken": api.token},
+    )
     assert response.status_code == 429
     assert response.headers["Retry-After"]
     html = response.get_data(as_text=True)
@@ -195,8 +198,12 @@ def test_rate_limits_off_disables_every_limit(app):
     assert auth.login().status_code == 302
 
 
-PRODUCTION = {"TOKENAPP_ENV": "production", "SECRET_KEY": "s" * 40, "STRIPE_SECRET_KEY": "sk_test_x",
-              "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+PRODUCTION = {
+    "TOKENAPP_ENV": "production",
+    "SECRET_KEY": "s" * 40,
+    "STRIPE_SECRET_KEY": "sk_test_x",
+    "STRIPE_WEBHOOK_SECRET": "whsec_x",
+}
 
 
 def test_production_refuses_rate_limits_off(tmp_path):
@@ -206,20 +213,27 @@ def test_production_refuses_rate_limits_off(tmp_path):
         load_settings({"RATE_LIMITS": "maybe"}, instance_path=str(tmp_path))
     with pytest.raises(SystemExit) as stop:
         create_app(instance_path=str(tmp_path), environ={**PRODUCTION, "RATE_LIMITS": "off"})
-    assert str(stop.value) == ("tokenapp: configuration error: RATE_LIMITS=off is refused in production: "
-                               "the limits protect logins, sign-ups and payments")
+    assert str(stop.value) == (
+        "tokenapp: configuration error: RATE_LIMITS=off is refused in production: "
+        "the limits protect logins, sign-ups and payments"
+    )
 
 
 @pytest.mark.parametrize(("environment", "behind_proxy"), [("production", True), ("development", False)])
 def test_production_keys_addresses_by_the_proxy_header(backend, database_urls, environment, behind_proxy):
     environ = app_environ(**{**PRODUCTION, "TOKENAPP_ENV": environment, "RATE_LIMITS": "on"})
-    app = make_app(database_urls[backend], environ, WTF_CSRF_ENABLED=False,
-                   RATE_LIMIT_RULES={"login_failures_per_address": "2 per hour"})
+    app = make_app(
+        database_urls[backend],
+        environ,
+        WTF_CSRF_ENABLED=False,
+        RATE_LIMIT_RULES={"login_failures_per_address": "2 per hour"},
+    )
     client = app.test_client()
 
     def login_from(address: str) -> int:
-        return client.post("/auth/login", data={"email": "x@example.com", "password": WRONG},
-                           headers={"X-Forwarded-For": address}).status_code
+        return client.post(
+            "/auth/login", data={"email": "x@example.com", "password": WRONG}, headers={"X-Forwarded-For": address}
+        ).status_code
 
     assert [login_from("203.0.113.7"), login_from("203.0.113.7"), login_from("203.0.113.7")] == [422, 422, 429]
     assert login_from("203.0.113.8") == (422 if behind_proxy else 429)
@@ -249,8 +263,10 @@ def test_without_redis_each_app_server_counts_alone(limits):
 
 
 def test_with_redis_down_limits_hold_in_memory_and_nothing_fails(limits):
-    app = limits({"deductions_per_user": "3 per minute", "login_failures_per_account": "2 per hour"},
-                 REDIS_URL="redis://127.0.0.1:1/0")
+    app = limits(
+        {"deductions_per_user": "3 per minute", "login_failures_per_account": "2 per hour"},
+        REDIS_URL="redis://127.0.0.1:1/0",
+    )
     client = app.test_client()
     auth = AuthActions(client)
     auth.register()

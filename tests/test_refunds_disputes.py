@@ -39,8 +39,9 @@ def test_partial_refunds_are_cumulative_not_replays(app, api, stripe_standin, bo
     audit()
 
 
-def test_refund_after_spending_leaves_debt_that_blocks_spending_until_repaid(app, client, api, stripe_standin, bought,
-                                                                            audit):
+def test_refund_after_spending_leaves_debt_that_blocks_spending_until_repaid(
+    app, client, api, stripe_standin, bought, audit
+):
     for _ in range(60):
         assert api.deduct("cover_letter").status_code == 201
     assert api.balance() == 10

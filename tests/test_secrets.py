@@ -41,8 +41,9 @@ def test_two_instances_get_different_secrets(tmp_path):
 
 
 def test_explicit_values_win_and_write_nothing(tmp_path):
-    settings = load_settings({"SECRET_KEY": "k" * 40, "STRIPE_WEBHOOK_SECRET": "whsec_given"},
-                             instance_path=str(tmp_path))
+    settings = load_settings(
+        {"SECRET_KEY": "k" * 40, "STRIPE_WEBHOOK_SECRET": "whsec_given"}, instance_path=str(tmp_path)
+    )
     assert (settings.secret_key, settings.stripe_webhook_secret) == ("k" * 40, "whsec_given")
     assert list(tmp_path.iterdir()) == []
 
@@ -63,7 +64,8 @@ def test_concurrent_first_starts_end_with_one_key(tmp_path):
         process.join(timeout=30)
     assert len(set(results)) == 1
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        [config.SECRET_KEY_FILE, config.OFFLINE_WEBHOOK_SECRET_FILE])
+        [config.SECRET_KEY_FILE, config.OFFLINE_WEBHOOK_SECRET_FILE]
+    )
 
 
 def test_an_empty_key_file_stops_start_up_with_a_clear_line(tmp_path):
@@ -100,17 +102,32 @@ def test_the_old_constant_signs_no_session_cookie(app, client, auth, user):
 
 
 def test_the_old_derived_webhook_secret_signs_no_event(tmp_path, backend, database_urls):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_urls[backend]}, instance_path=str(tmp_path),
-                     environ=app_environ(STRIPE_WEBHOOK_SECRET="", SECRET_KEY=""))
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_urls[backend]},
+        instance_path=str(tmp_path),
+        environ=app_environ(STRIPE_WEBHOOK_SECRET="", SECRET_KEY=""),
+    )
     assert app.config["STRIPE_OFFLINE"]
     assert app.config["STRIPE_WEBHOOK_SECRET"] == (tmp_path / config.OFFLINE_WEBHOOK_SECRET_FILE).read_text().strip()
     digest = hmac.new(OLD_CONSTANT.encode(), b"offline-stripe-webhook", hashlib.sha256).hexdigest()
     old_secret = f"whsec_offline_{digest[:32]}"
     assert app.config["STRIPE_WEBHOOK_SECRET"] != old_secret
-    body = json.dumps({"id": "evt_forged", "object": "event", "type": "checkout.session.completed",
-                       "data": {"object": {"id": "cs_forged", "object": "checkout.session"}}}).encode()
-    response = app.test_client().post("/api/stripe/webhooks", data=body, headers={
-        "Stripe-Signature": signature_header(body, old_secret, int(time.time())), "Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "id": "evt_forged",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_forged", "object": "checkout.session"}},
+        }
+    ).encode()
+    response = app.test_client().post(
+        "/api/stripe/webhooks",
+        data=body,
+        headers={
+            "Stripe-Signature": signature_header(body, old_secret, int(time.time())),
+            "Content-Type": "application/json",
+        },
+    )
     assert response.status_code == 400
     with app.app_context():
         from tokenapp.extensions import db

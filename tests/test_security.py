@@ -17,8 +17,10 @@ def test_no_inline_script_on_pages(client):
 
 
 def test_database_down_is_a_clear_503(tmp_path):
-    down = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
-                    SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
+    down = make_app(
+        "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}},
+    )
     client = down.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = "1"
@@ -45,7 +47,10 @@ def test_unexpected_errors_show_no_trace(database_urls, backend):
     assert b"secret internals" not in page.data and b"Traceback" not in page.data
     api = client.get("/api/stripe/boom")
     assert api.status_code == 500
-    assert api.get_json() == {"error": "internal_error", "message": "Something went wrong on our side. Nothing was charged."}
+    assert api.get_json() == {
+        "error": "internal_error",
+        "message": "Something went wrong on our side. Nothing was charged.",
+    }
     with app.app_context():
         from tokenapp.extensions import db
 
@@ -58,13 +63,22 @@ def test_webhook_with_the_database_down_answers_5xx_so_stripe_retries():
 
     from stripe_standin.webhooks import signature_header
 
-    down = make_app("postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
-                    SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}})
-    body = json.dumps({"id": "evt_db_down", "object": "event", "type": "checkout.session.completed",
-                       "data": {"object": {"id": "cs_test_1", "object": "checkout.session", "mode": "payment"}}}).encode()
+    down = make_app(
+        "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}},
+    )
+    body = json.dumps(
+        {
+            "id": "evt_db_down",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_test_1", "object": "checkout.session", "mode": "payment"}},
+        }
+    ).encode()
     header = signature_header(body, down.config["STRIPE_WEBHOOK_SECRET"], int(time.time()))
-    response = down.test_client().post("/api/stripe/webhooks", data=body,
-                                       headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+    response = down.test_client().post(
+        "/api/stripe/webhooks", data=body, headers={"Stripe-Signature": header, "Content-Type": "application/json"}
+    )
     assert response.status_code >= 500
     assert response.get_json()["error"] in ("service_unavailable", "webhook_failed")
 

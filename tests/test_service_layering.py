@@ -15,12 +15,38 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tokenapp"
 SERVICES = PACKAGE / "services"
 FEATURES = PACKAGE / "features"
 FEATURE_VIEWS = FEATURES / "views.py"
-FLASK_WEB_NAMES = {"request", "g", "session", "abort", "make_response", "redirect", "render_template",
-                   "render_template_string", "jsonify", "flash", "get_flashed_messages", "after_this_request",
-                   "stream_with_context", "send_file"}
+FLASK_WEB_NAMES = {
+    "request",
+    "g",
+    "session",
+    "abort",
+    "make_response",
+    "redirect",
+    "render_template",
+    "render_template_string",
+    "jsonify",
+    "flash",
+    "get_flashed_messages",
+    "after_this_request",
+    "stream_with_context",
+    "send_file",
+}
 WEB_PACKAGES = {"flask_login", "flask_wtf", "werkzeug.exceptions"}
-WEB_MODULES = {"htmx", "errors", "api", "ratelimits", "cookies", "compression", "security", "input_guard",
-               "main", "auth", "account", "tokens", "payments"}
+WEB_MODULES = {
+    "htmx",
+    "errors",
+    "api",
+    "ratelimits",
+    "cookies",
+    "compression",
+    "security",
+    "input_guard",
+    "main",
+    "auth",
+    "account",
+    "tokens",
+    "payments",
+}
 WEB_SUBMODULES = {("features", "views")}  # the web module of an area whose other modules are services
 
 
@@ -54,10 +80,12 @@ def web_imports(source: str, path: Path) -> list[str]:
                 found.append(f"{node.lineno}: flask.{name}")
             elif any(module == web or module.startswith(web + ".") for web in WEB_PACKAGES):
                 found.append(f"{node.lineno}: {module}")
-            elif top[0] == "tokenapp" and ((len(top) > 1 and top[1] in WEB_MODULES)
-                                          or (len(top) == 1 and name in WEB_MODULES)
-                                          or (len(top) > 2 and tuple(top[1:3]) in WEB_SUBMODULES)
-                                          or (len(top) == 2 and (top[1], name) in WEB_SUBMODULES)):
+            elif top[0] == "tokenapp" and (
+                (len(top) > 1 and top[1] in WEB_MODULES)
+                or (len(top) == 1 and name in WEB_MODULES)
+                or (len(top) > 2 and tuple(top[1:3]) in WEB_SUBMODULES)
+                or (len(top) == 2 and (top[1], name) in WEB_SUBMODULES)
+            ):
                 found.append(f"{node.lineno}: {module}{'.' + name if name else ''}")
     return found
 
@@ -100,8 +128,9 @@ def test_the_scan_sees_each_kind_of_web_import():
 def test_the_features_area_is_services_but_for_its_views():
     runs = FEATURES / "runs.py"
     assert FEATURES / "runner.py" in service_modules() and FEATURES / "__init__.py" in service_modules()
-    assert FEATURE_VIEWS not in service_modules() and web_imports(FEATURE_VIEWS.read_text(encoding="utf-8"),
-                                                                  FEATURE_VIEWS)
+    assert FEATURE_VIEWS not in service_modules() and web_imports(
+        FEATURE_VIEWS.read_text(encoding="utf-8"), FEATURE_VIEWS
+    )
     assert web_imports("from .views import bp", runs) == ["1: tokenapp.features.views.bp"]
     assert web_imports("from . import views", FEATURES / "__init__.py") == ["1: tokenapp.features.views"]
     assert web_imports("from ..features.views import bp", SERVICES / "gate.py")

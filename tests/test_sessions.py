@@ -18,8 +18,9 @@ def session_count(app, email: str) -> int:
 
 
 def change_password(client, current: str, new: str):
-    return client.post("/account", data={"csrf_token": csrf_token(client), "current_password": current,
-                                         "new_password": new})
+    return client.post(
+        "/account", data={"csrf_token": csrf_token(client), "current_password": current, "new_password": new}
+    )
 
 
 def test_a_cookie_copied_before_logout_is_refused_after_it(app, client, auth, user):

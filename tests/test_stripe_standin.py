@@ -60,8 +60,9 @@ class Standin:
     def __init__(self, handle, recorder):
         self.handle, self.recorder, self.url = handle, recorder, handle.url
         self.sdk_http = stripe.RequestsClient()
-        self.stripe = stripe.StripeClient("sk_test_standin", base_addresses={"api": handle.url},
-                                          http_client=self.sdk_http)
+        self.stripe = stripe.StripeClient(
+            "sk_test_standin", base_addresses={"api": handle.url}, http_client=self.sdk_http
+        )
         self.http = httpx.Client(base_url=handle.url, trust_env=False, timeout=10)
 
     def close(self):
@@ -84,8 +85,7 @@ class Standin:
         return self.settle_webhooks()[before:]
 
     def price(self, amount=500, lookup_key=None, recurring=None) -> stripe.Price:
-        params = {"product_data": {"name": "100 tokens"}, "unit_amount": amount,
-                  "currency": "usd"}
+        params = {"product_data": {"name": "100 tokens"}, "unit_amount": amount, "currency": "usd"}
         if lookup_key:
             params["lookup_key"] = lookup_key
         if recurring:
@@ -93,9 +93,14 @@ class Standin:
         return self.stripe.v1.prices.create(params=params)
 
     def session(self, price, mode="payment", quantity=1, **extra) -> stripe.checkout.Session:
-        params = {"mode": mode, "line_items": [{"price": price.id, "quantity": quantity}],
-                  "success_url": SUCCESS_URL, "cancel_url": CANCEL_URL,
-                  "customer_email": "ada@example.com", **extra}
+        params = {
+            "mode": mode,
+            "line_items": [{"price": price.id, "quantity": quantity}],
+            "success_url": SUCCESS_URL,
+            "cancel_url": CANCEL_URL,
+            "customer_email": "ada@example.com",
+            **extra,
+        }
         return self.stripe.v1.checkout.sessions.create(params=params)
 
     def pay(self, session, card: str, **form) -> httpx.Response:
@@ -112,8 +117,7 @@ def standin_recorder():
 
 @pytest.fixture
 def standin_env(standin_recorder):
-    app = create_standin_app(HOOK_URL, SECRET, deliver=standin_recorder,
-                             retry_delays=(0.01, 0.02, 0.03))
+    app = create_standin_app(HOOK_URL, SECRET, deliver=standin_recorder, retry_delays=(0.01, 0.02, 0.03))
     handle = serve_in_thread(app)
     served = Standin(handle, standin_recorder)
     yield served
@@ -129,13 +133,21 @@ def test_products_and_prices_with_lookup_keys_and_archiving(standin_env):
     product = sdk.products.create(params={"name": "Tokens", "metadata": {"pack": "small"}})
     assert product.id.startswith("prod_") and product.object == "product"
     assert product.livemode is False and isinstance(product.created, int)
-    small = sdk.prices.create(params={"product": product.id, "unit_amount": 500,
-                                      "currency": "USD", "lookup_key": "tokens_small"})
-    large = sdk.prices.create(params={"product": product.id, "unit_amount": 2000,
-                                      "currency": "usd", "lookup_key": "tokens_large",
-                                      "metadata": {"tokens": "5000"}})
-    monthly = sdk.prices.create(params={"product": product.id, "unit_amount": 900,
-                                        "currency": "usd", "recurring": {"interval": "month"}})
+    small = sdk.prices.create(
+        params={"product": product.id, "unit_amount": 500, "currency": "USD", "lookup_key": "tokens_small"}
+    )
+    large = sdk.prices.create(
+        params={
+            "product": product.id,
+            "unit_amount": 2000,
+            "currency": "usd",
+            "lookup_key": "tokens_large",
+            "metadata": {"tokens": "5000"},
+        }
+    )
+    monthly = sdk.prices.create(
+        params={"product": product.id, "unit_amount": 900, "currency": "usd", "recurring": {"interval": "month"}}
+    )
     assert small.id.startswith("price_") and small.type == "one_time" and small.currency == "usd"
     assert monthly.type == "recurring" and monthly.recurring.interval == "month"
 
@@ -148,8 +160,7 @@ def test_products_and_prices_with_lookup_keys_and_archiving(standin_env):
     assert archived.active is False
     active = sdk.prices.list(params={"active": True, "product": product.id})
     assert {price.id for price in active.data} == {large.id, monthly.id}
-    renamed = sdk.products.update(product.id, params={"name": "Token packs",
-                                                      "metadata": {"pack": ""}})
+    renamed = sdk.products.update(product.id, params={"name": "Token packs", "metadata": {"pack": ""}})
     assert renamed.name == "Token packs" and renamed.metadata.to_dict() == {}
     assert [p.id for p in sdk.products.list(params={"active": True}).data] == [product.id]
 
@@ -159,9 +170,15 @@ def test_a_lookup_key_moves_only_with_transfer_lookup_key(standin_env):
     with pytest.raises(stripe.InvalidRequestError) as refused:
         standin_env.price(lookup_key="tokens_small")
     assert refused.value.param == "lookup_key"
-    second = standin_env.stripe.v1.prices.create(params={
-        "product": first.product, "unit_amount": 600, "currency": "usd",
-        "lookup_key": "tokens_small", "transfer_lookup_key": True})
+    second = standin_env.stripe.v1.prices.create(
+        params={
+            "product": first.product,
+            "unit_amount": 600,
+            "currency": "usd",
+            "lookup_key": "tokens_small",
+            "transfer_lookup_key": True,
+        }
+    )
     assert standin_env.stripe.v1.prices.retrieve(first.id).lookup_key is None
     listed = standin_env.stripe.v1.prices.list(params={"lookup_keys": ["tokens_small"]})
     assert [price.id for price in listed.data] == [second.id]
@@ -201,8 +218,7 @@ def test_unknown_and_missing_params_are_refused_like_stripe(standin_env):
 def test_requests_need_a_test_secret_key(standin_env):
     assert standin_env.http.get("/v1/products").status_code == 401
     sdk_http = stripe.RequestsClient()
-    live = stripe.StripeClient("sk_live_nope", base_addresses={"api": standin_env.url},
-                               http_client=sdk_http)
+    live = stripe.StripeClient("sk_live_nope", base_addresses={"api": standin_env.url}, http_client=sdk_http)
     with pytest.raises(stripe.AuthenticationError):
         live.v1.products.list()
     sdk_http.close()
@@ -238,20 +254,22 @@ def test_parallel_requests_are_safe(standin_env):
 
 def test_checkout_session_create_and_retrieve(standin_env):
     price = standin_env.price(amount=500)
-    session = standin_env.session(price, quantity=2, client_reference_id="user-7",
-                              metadata={"user_id": "7"},
-                              payment_intent_data={"metadata": {"user_id": "7"}})
+    session = standin_env.session(
+        price,
+        quantity=2,
+        client_reference_id="user-7",
+        metadata={"user_id": "7"},
+        payment_intent_data={"metadata": {"user_id": "7"}},
+    )
     assert session.id.startswith("cs_test_") and session.object == "checkout.session"
     assert session.url == f"{standin_env.url}/checkout/pay/{session.id}"
     assert (session.status, session.payment_status, session.mode) == ("open", "unpaid", "payment")
     assert session.amount_total == 1000 and session.amount_subtotal == 1000
     assert session.success_url == SUCCESS_URL and session.payment_intent is None
     assert session.expires_at - session.created == 24 * 3600
-    fetched = standin_env.stripe.v1.checkout.sessions.retrieve(
-        session.id, params={"expand": ["line_items"]})
+    fetched = standin_env.stripe.v1.checkout.sessions.retrieve(session.id, params={"expand": ["line_items"]})
     item = fetched.line_items.data[0]
-    assert (item.object, item.quantity, item.amount_total, item.price.id) == (
-        "item", 2, 1000, price.id)
+    assert (item.object, item.quantity, item.amount_total, item.price.id) == ("item", 2, 1000, price.id)
     assert fetched.metadata.to_dict() == {"user_id": "7"} and fetched.client_reference_id == "user-7"
 
 
@@ -276,17 +294,18 @@ def test_hosted_page_is_an_accessible_form(standin_env):
 
 
 def test_paying_with_4242_completes_the_session(standin_env):
-    session = standin_env.session(standin_env.price(amount=500),
-                              payment_intent_data={"metadata": {"user_id": "7"}})
+    session = standin_env.session(standin_env.price(amount=500), payment_intent_data={"metadata": {"user_id": "7"}})
     before = len(standin_env.settle_webhooks())
     answer = standin_env.pay(session, OK_CARD, exp="12 / 34", cvc="123")
     assert answer.status_code == 303
     assert answer.headers["location"] == SUCCESS_URL.replace("{CHECKOUT_SESSION_ID}", session.id)
     assert standin_env.new_types(before) == [
-        "payment_intent.succeeded", "charge.succeeded", "checkout.session.completed"]
+        "payment_intent.succeeded",
+        "charge.succeeded",
+        "checkout.session.completed",
+    ]
 
-    done = standin_env.stripe.v1.checkout.sessions.retrieve(
-        session.id, params={"expand": ["payment_intent"]})
+    done = standin_env.stripe.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent"]})
     assert (done.status, done.payment_status) == ("complete", "paid")
     assert done.customer_details.email == "ada@example.com"
     intent = done.payment_intent
@@ -302,12 +321,14 @@ def test_paying_with_4242_completes_the_session(standin_env):
     assert standin_env.pay(session, OK_CARD).status_code == 409
 
 
-@pytest.mark.parametrize("card, message, decline_code", [
-    (DECLINED_CARD, "Your card was declined.", "generic_decline"),
-    (BROKE_CARD, "Your card has insufficient funds.", "insufficient_funds"),
-])
-def test_declined_cards_show_an_alert_and_keep_the_session_open(standin_env, card, message,
-                                                                decline_code):
+@pytest.mark.parametrize(
+    "card, message, decline_code",
+    [
+        (DECLINED_CARD, "Your card was declined.", "generic_decline"),
+        (BROKE_CARD, "Your card has insufficient funds.", "insufficient_funds"),
+    ],
+)
+def test_declined_cards_show_an_alert_and_keep_the_session_open(standin_env, card, message, decline_code):
     session = standin_env.session(standin_env.price())
     before = len(standin_env.settle_webhooks())
     answer = standin_env.pay(session, card)
@@ -338,9 +359,9 @@ def test_an_unknown_card_number_is_incorrect_and_changes_nothing(standin_env):
 
 def test_email_is_asked_when_checkout_does_not_know_it(standin_env):
     price = standin_env.price()
-    session = standin_env.stripe.v1.checkout.sessions.create(params={
-        "mode": "payment", "line_items": [{"price": price.id, "quantity": 1}],
-        "success_url": SUCCESS_URL})
+    session = standin_env.stripe.v1.checkout.sessions.create(
+        params={"mode": "payment", "line_items": [{"price": price.id, "quantity": 1}], "success_url": SUCCESS_URL}
+    )
     assert '<label for="email">Email</label>' in standin_env.http.get(session.url).text
     assert "email" in standin_env.pay(session, OK_CARD).text.lower()
     assert standin_env.pay(session, OK_CARD, email="grace@example.com").status_code == 303
@@ -353,17 +374,16 @@ def test_delayed_card_completes_unpaid_then_settles(standin_env, succeeded):
     session = standin_env.session(standin_env.price())
     before = len(standin_env.settle_webhooks())
     assert standin_env.pay(session, DELAYED_CARD).status_code == 303
-    assert standin_env.new_types(before) == ["payment_intent.processing",
-                                         "checkout.session.completed"]
+    assert standin_env.new_types(before) == ["payment_intent.processing", "checkout.session.completed"]
     assert standin_env.recorder.events()[-1]["data"]["object"]["payment_status"] == "unpaid"
     before = len(standin_env.recorder.calls)
-    settled = standin_env.control(f"checkout/sessions/{session.id}/settle",
-                              {"succeeded": succeeded})
+    settled = standin_env.control(f"checkout/sessions/{session.id}/settle", {"succeeded": succeeded})
     assert settled["payment_status"] == ("paid" if succeeded else "unpaid")
-    expected = (["payment_intent.succeeded", "charge.succeeded",
-                 "checkout.session.async_payment_succeeded"] if succeeded else
-                ["charge.failed", "payment_intent.payment_failed",
-                 "checkout.session.async_payment_failed"])
+    expected = (
+        ["payment_intent.succeeded", "charge.succeeded", "checkout.session.async_payment_succeeded"]
+        if succeeded
+        else ["charge.failed", "payment_intent.payment_failed", "checkout.session.async_payment_failed"]
+    )
     assert standin_env.new_types(before) == expected
     standin_env.control(f"checkout/sessions/{session.id}/settle", {"succeeded": True}, expect=400)
 
@@ -397,8 +417,9 @@ def paid_intent(standin_env, amount=1000) -> str:
 def test_refunds_accumulate_on_the_charge(standin_env):
     intent_id = paid_intent(standin_env, amount=1000)
     before = len(standin_env.settle_webhooks())
-    first = standin_env.stripe.v1.refunds.create(params={"payment_intent": intent_id, "amount": 300,
-                                                     "metadata": {"reason": "support"}})
+    first = standin_env.stripe.v1.refunds.create(
+        params={"payment_intent": intent_id, "amount": 300, "metadata": {"reason": "support"}}
+    )
     assert first.id.startswith("re_") and first.amount == 300 and first.status == "succeeded"
     second = standin_env.control(f"payment_intents/{intent_id}/refund", {"amount": 200})
     assert second["object"] == "refund" and second["amount"] == 200
@@ -443,8 +464,11 @@ def test_disputes_open_and_close(standin_env):
 
 def subscription_session(standin_env):
     """An open subscription-mode session for a $9/month price."""
-    return standin_env.session(standin_env.price(amount=900, recurring="month"), mode="subscription",
-                           subscription_data={"metadata": {"plan": "pro"}})
+    return standin_env.session(
+        standin_env.price(amount=900, recurring="month"),
+        mode="subscription",
+        subscription_data={"metadata": {"plan": "pro"}},
+    )
 
 
 def subscribe(standin_env, session=None):
@@ -458,8 +482,12 @@ def test_subscription_checkout_creates_customer_subscription_and_paid_invoice(st
     session = subscription_session(standin_env)
     before = len(standin_env.settle_webhooks())
     session = subscribe(standin_env, session)
-    assert standin_env.new_types(before) == ["customer.created", "customer.subscription.created",
-                                         "invoice.paid", "checkout.session.completed"]
+    assert standin_env.new_types(before) == [
+        "customer.created",
+        "customer.subscription.created",
+        "invoice.paid",
+        "checkout.session.completed",
+    ]
     assert (session.status, session.payment_status) == ("complete", "paid")
     assert session.customer.startswith("cus_") and session.payment_intent is None
     sub = standin_env.stripe.v1.subscriptions.retrieve(session.subscription)
@@ -470,8 +498,7 @@ def test_subscription_checkout_creates_customer_subscription_and_paid_invoice(st
     assert item.current_period_end == sub.current_period_end > sub.current_period_start
     assert 28 * 86400 <= sub.current_period_end - sub.current_period_start <= 31 * 86400
     invoice = standin_env.stripe.v1.invoices.retrieve(sub.latest_invoice)
-    assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == (
-        "paid", 900, "subscription_create")
+    assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == ("paid", 900, "subscription_create")
     assert invoice.parent.subscription_details.subscription == sub.id
     assert invoice.customer == sub.customer
 
@@ -487,24 +514,28 @@ def test_subscription_renews_fails_and_cancels(standin_env):
     failed = standin_env.control(f"subscriptions/{sub_id}/fail_payment")
     assert failed["status"] == "past_due"
     open_invoice = standin_env.stripe.v1.invoices.retrieve(failed["latest_invoice"])
-    assert (open_invoice.status, open_invoice.amount_paid, open_invoice.amount_due) == (
-        "open", 0, 900)
+    assert (open_invoice.status, open_invoice.amount_paid, open_invoice.amount_due) == ("open", 0, 900)
     recovered = standin_env.control(f"subscriptions/{sub_id}/renew")
     assert recovered["status"] == "active"
     assert standin_env.stripe.v1.invoices.retrieve(open_invoice.id).status == "paid"
     assert standin_env.control(f"subscriptions/{sub_id}/cancel")["status"] == "canceled"
     assert standin_env.new_types(before) == [
-        "invoice.paid", "customer.subscription.updated",
-        "invoice.payment_failed", "customer.subscription.updated",
-        "invoice.paid", "customer.subscription.updated",
-        "customer.subscription.deleted"]
+        "invoice.paid",
+        "customer.subscription.updated",
+        "invoice.payment_failed",
+        "customer.subscription.updated",
+        "invoice.paid",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    ]
     standin_env.control(f"subscriptions/{sub_id}/renew", expect=400)
 
 
 def test_subscription_cancel_at_period_end_then_delete(standin_env):
     sub_id = subscribe(standin_env).subscription
-    updated = standin_env.stripe.v1.subscriptions.update(sub_id, params={
-        "cancel_at_period_end": True, "metadata": {"note": "leaving"}})
+    updated = standin_env.stripe.v1.subscriptions.update(
+        sub_id, params={"cancel_at_period_end": True, "metadata": {"note": "leaving"}}
+    )
     assert updated.cancel_at_period_end is True and updated.cancel_at == updated.current_period_end
     assert updated.metadata.to_dict() == {"plan": "pro", "note": "leaving"}
     before = len(standin_env.settle_webhooks())
@@ -552,8 +583,7 @@ def test_failed_deliveries_are_retried(standin_env):
     standin_env.stripe.v1.products.create(params={"name": "Retry me"})
     standin_env.settle_webhooks()
     log = standin_env.http.get("/_standin/deliveries").json()
-    assert [(entry["attempt"], entry["status_code"]) for entry in log] == [
-        (1, 500), (2, 503), (3, 200)]
+    assert [(entry["attempt"], entry["status_code"]) for entry in log] == [(1, 500), (2, 503), (3, 200)]
     assert len({entry["event_id"] for entry in log}) == 1
 
 
@@ -575,8 +605,7 @@ def test_resend_delivers_the_same_event_again(standin_env):
     standin_env.settle_webhooks()
     (_, first_body, _), (_, second_body, second_headers) = standin_env.recorder.calls[-2:]
     assert first_body == second_body
-    assert stripe.Webhook.construct_event(second_body, second_headers["Stripe-Signature"],
-                                          SECRET).id == event_id
+    assert stripe.Webhook.construct_event(second_body, second_headers["Stripe-Signature"], SECRET).id == event_id
     events = standin_env.http.get("/_standin/events").json()
     assert [e["id"] for e in events].count(event_id) == 1
 
@@ -594,8 +623,7 @@ def test_default_delivery_posts_to_the_webhook_url():
     app = create_standin_app(f"{receiver_handle.url}/hook", SECRET, retry_delays=(0.01,))
     handle = serve_in_thread(app)
     sdk_http = stripe.RequestsClient()
-    client = stripe.StripeClient("sk_test_x", base_addresses={"api": handle.url},
-                                 http_client=sdk_http)
+    client = stripe.StripeClient("sk_test_x", base_addresses={"api": handle.url}, http_client=sdk_http)
     try:
         client.v1.customers.create(params={"email": "ada@example.com"})
         assert handle.state.dispatcher.wait_idle(10)
@@ -609,7 +637,5 @@ def test_default_delivery_posts_to_the_webhook_url():
 
 
 def test_controls_answer_json_errors(standin_env):
-    assert standin_env.control("subscriptions/sub_nope/renew", expect=404)["error"]["code"] == (
-        "resource_missing")
-    assert standin_env.http.get("/v1/nothing_here",
-                            headers={"Authorization": "Bearer sk_test_x"}).status_code == 404
+    assert standin_env.control("subscriptions/sub_nope/renew", expect=404)["error"]["code"] == ("resource_missing")
+    assert standin_env.http.get("/v1/nothing_here", headers={"Authorization": "Bearer sk_test_x"}).status_code == 404

@@ -73,6 +73,7 @@ def test_stale_subscription_events_cannot_revive_a_cancelled_plan(app, client, a
     stripe_standin.control(f"subscriptions/{sub}/cancel")
     stripe_standin.wait()
     from support.payments import signed
+
     for event_type in ("customer.subscription.created", "invoice.paid"):
         late = {**stripe_standin.events(event_type)[-1], "id": f"evt_late_{event_type}"}
         assert late["data"]["object"]["status"] in ("active", "paid")
@@ -85,6 +86,7 @@ def test_success_page_racing_subscription_webhooks_stores_one_subscription(app, 
     import threading
 
     from support.web import clone_client, run_threads
+
     stripe_standin.hold()
     response = client.post("/tokens/subscribe", data={"csrf_token": csrf_token(client)})
     paid = stripe_standin.pay(response.headers["Location"])

@@ -64,9 +64,17 @@ def test_mypy_checks_stripe_params_against_the_sdk_typeddicts(tmp_path, monkeypa
     snippet = tmp_path / "stripe_calls.py"
     snippet.write_text(SNIPPET)
     monkeypatch.setenv("MYPYPATH", str(ROOT))
-    out, err, status = mypy_api.run([
-        "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(ROOT / ".mypy_cache"),
-        "--no-error-summary", "--hide-error-context", str(snippet)])
+    out, err, status = mypy_api.run(
+        [
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--cache-dir",
+            str(ROOT / ".mypy_cache"),
+            "--no-error-summary",
+            "--hide-error-context",
+            str(snippet),
+        ]
+    )
     errors = {int(line.split(":")[1]): line for line in out.splitlines() if ": error:" in line}
     refused = {number for number, text in enumerate(SNIPPET.splitlines(), 1) if text.endswith("# refused")}
     assert set(errors) == refused, (out, err)
@@ -84,7 +92,8 @@ def test_every_ignore_in_the_product_says_why():
         for path in sorted(folder.rglob("*.py")) if folder.is_dir() else []:
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if ("# noqa" in line and not REASONED_NOQA.search(line)) or (
-                        "# type: ignore" in line and not REASONED_IGNORE.search(line)):
+                    "# type: ignore" in line and not REASONED_IGNORE.search(line)
+                ):
                     unexplained.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert unexplained == []
 

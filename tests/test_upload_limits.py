@@ -38,8 +38,11 @@ def signed_up(app, base: str, tokens: int) -> requests.Session:
 
     browser = requests.Session()
     token = csrf_meta(browser.get(f"{base}/").text)
-    signup = browser.post(f"{base}/auth/register", data={"email": "eve@example.com", "password": PASSWORD,
-                                                         "csrf_token": token}, allow_redirects=False)
+    signup = browser.post(
+        f"{base}/auth/register",
+        data={"email": "eve@example.com", "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
     assert signup.status_code == 302
     browser.headers["X-CSRFToken"] = csrf_meta(browser.get(f"{base}/").text)  # the session was renewed at sign-up
     with app.app_context():
@@ -57,8 +60,12 @@ def upload(browser: requests.Session, base: str, filename: str, data: bytes) -> 
     gate = browser.get(f"{base}/tokens/gate/resume_parsing?for=run", headers=HX).text
     key = re.search(r'name="idempotency_key" value="([^"]+)"', gate).group(1)
     started = time.perf_counter()
-    answer = browser.post(f"{base}/features/resume_parsing/run", headers=HX, files={"resume_file": (filename, data)},
-                          data={"idempotency_key": key, "csrf_token": browser.headers["X-CSRFToken"]})
+    answer = browser.post(
+        f"{base}/features/resume_parsing/run",
+        headers=HX,
+        files={"resume_file": (filename, data)},
+        data={"idempotency_key": key, "csrf_token": browser.headers["X-CSRFToken"]},
+    )
     return answer, time.perf_counter() - started
 
 
@@ -122,6 +129,7 @@ def test_crafted_uploads_answer_fast_while_others_are_served_and_runs_end_refund
 
 # Polling a run can race its failure (runs.owned_run may report "interrupted" between the refund and the
 # final message), so the web tests check failed + refunded, and the messages are checked on the service.
+
 
 def test_a_parse_past_its_time_limit_is_killed_failed_and_refunded(app, client, rich):
     app.config["RESUME_PARSE_SECONDS"] = 0.3
@@ -213,8 +221,11 @@ def test_uploads_whose_run_never_parsed_them_are_deleted_by_the_stale_sweep(app,
         owner = user_id(app, "ada@example.com")
         old = uploads.keep(owner, "old.txt", b"Ada Lovelace")["upload_id"]
         fresh = uploads.keep(owner, "fresh.txt", b"Ada Lovelace")["upload_id"]
-        db.session.execute(db.update(ResumeUpload).where(ResumeUpload.id == old)
-                           .values(created_at=utcnow() - timedelta(seconds=2 * app.config["CHARGE_TTL_SECONDS"] + 1)))
+        db.session.execute(
+            db.update(ResumeUpload)
+            .where(ResumeUpload.id == old)
+            .values(created_at=utcnow() - timedelta(seconds=2 * app.config["CHARGE_TTL_SECONDS"] + 1))
+        )
         db.session.commit()
     if sweeper == "command":
         result = app.test_cli_runner().invoke(args=["tokens", "release-stale-charges"])

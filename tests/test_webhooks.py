@@ -59,8 +59,9 @@ def test_ten_parallel_duplicates_credit_once(app, api, stripe_standin, paid, aud
 def test_bad_signatures_are_refused_without_a_write(app, client, api, stripe_standin, audit, tamper):
     stripe_standin.hold()
     stripe_standin.pay(start_checkout(client, "pro"))
-    body, headers = next((b, h) for b, h in stripe_standin.held_events()
-                         if json.loads(b)["type"] == "checkout.session.completed")
+    body, headers = next(
+        (b, h) for b, h in stripe_standin.held_events() if json.loads(b)["type"] == "checkout.session.completed"
+    )
     event = json.loads(body)
     before = stored_events(app)
     original = body
@@ -93,8 +94,9 @@ def test_a_valid_replay_inside_the_window_is_deduplicated(app, api, stripe_stand
 def test_two_signatures_during_a_secret_roll_are_accepted(app, client, api, stripe_standin, audit):
     stripe_standin.hold()
     stripe_standin.pay(start_checkout(client, "pro"))
-    event = next(json.loads(b) for b, _ in stripe_standin.held_events()
-                 if json.loads(b)["type"] == "checkout.session.completed")
+    event = next(
+        json.loads(b) for b, _ in stripe_standin.held_events() if json.loads(b)["type"] == "checkout.session.completed"
+    )
     body = json.dumps(event).encode()
     now = int(time.time())
     old = signature_header(body, "whsec_old_secret", now).split(",v1=")[1]
@@ -105,8 +107,15 @@ def test_two_signatures_during_a_secret_roll_are_accepted(app, client, api, stri
 
 
 def test_unknown_event_types_are_stored_and_acknowledged(app, stripe_standin):
-    body, headers = signed(app, {"id": "evt_unknown_1", "object": "event", "type": "radar.early_fraud_warning.created",
-                                 "data": {"object": {"id": "issfr_1"}}})
+    body, headers = signed(
+        app,
+        {
+            "id": "evt_unknown_1",
+            "object": "event",
+            "type": "radar.early_fraud_warning.created",
+            "data": {"object": {"id": "issfr_1"}},
+        },
+    )
     assert stripe_standin.post_webhook(body, headers) == 200
     assert stored_events(app)["evt_unknown_1"] == "processed"
     assert stored_events(app)[stripe_standin.events("product.created")[0]["id"]] == "processed"
@@ -130,7 +139,9 @@ def test_events_out_of_order_settle_to_the_same_state(app, client, api, stripe_s
     audit()
 
 
-def test_a_failure_rolls_back_answers_500_and_the_retry_credits_once(app, client, api, stripe_standin, monkeypatch, audit):
+def test_a_failure_rolls_back_answers_500_and_the_retry_credits_once(
+    app, client, api, stripe_standin, monkeypatch, audit
+):
     from tokenapp.services import purchases
 
     real = purchases.apply_session
@@ -184,8 +195,9 @@ def test_webhook_and_success_page_racing_credit_once(app, client, api, stripe_st
     stripe_standin.hold()
     paid = stripe_standin.pay(start_checkout(client, "pro"))
     success_path = app_path(paid.headers["Location"])
-    body, headers = next((b, h) for b, h in stripe_standin.held_events()
-                         if json.loads(b)["type"] == "checkout.session.completed")
+    body, headers = next(
+        (b, h) for b, h in stripe_standin.held_events() if json.loads(b)["type"] == "checkout.session.completed"
+    )
     gate = threading.Barrier(16)
     results = []
 

@@ -45,8 +45,9 @@ class TokenApp(Flask):
         return synced
 
 
-def create_app(test_config: dict | None = None, instance_path: str | None = None,
-               environ: Mapping[str, str] | None = None) -> Flask:
+def create_app(
+    test_config: dict | None = None, instance_path: str | None = None, environ: Mapping[str, str] | None = None
+) -> Flask:
     """Build the app (its generated secrets kept in `instance_path`); a bad setting stops start-up with one line.
 
     Settings come from `environ` when it is given (and then from nothing else), otherwise from the process

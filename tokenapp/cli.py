@@ -21,8 +21,9 @@ tokens_cli = AppGroup("tokens", help="Grant tokens, release stale charges, expir
 def seed_command():
     """Load the token packages and AI features (idempotent)."""
     counts = catalog.seed()
-    click.echo(f"catalog seeded: {counts['created']} created, {counts['updated']} updated, "
-               f"{counts['unchanged']} unchanged")
+    click.echo(
+        f"catalog seeded: {counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
+    )
 
 
 @click.command("create-admin")
@@ -67,8 +68,13 @@ def release_stale_command():
 
 
 @tokens_cli.command("expire")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S"]), default=None,
-              help="Expire what is due at this moment (YYYY-MM-DDTHH:MM:SS, UTC) instead of now.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Expire what is due at this moment (YYYY-MM-DDTHH:MM:SS, UTC) instead of now.",
+)
 def expire_command(as_of: datetime | None):
     """Expire every lot whose time has come: one expiry row per lot."""
     report = ledger.expire_lots(as_of.replace(tzinfo=UTC) if as_of else None)
@@ -96,7 +102,9 @@ def stripe_setup_command():
         raise click.ClickException(f"Stripe refused or could not be reached: {error}") from None
     click.echo(f"{'key':<12} {'amount':>9}  {'product':<28} {'price':<30} action")
     for row in results:
-        click.echo(f"{row.key:<12} {row.amount_cents / 100:>9.2f}  {row.product_id:<28} {row.price_id:<30} {row.action}")
+        click.echo(
+            f"{row.key:<12} {row.amount_cents / 100:>9.2f}  {row.product_id:<28} {row.price_id:<30} {row.action}"
+        )
 
 
 @click.command("stripe-replay")
@@ -113,15 +121,21 @@ def stripe_replay_command(event_id: str):
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
-@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
-              help="Also run a scheduler (safe on every worker: each period is claimed once).")
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="Also run a scheduler (safe on every worker: each period is claimed once).",
+)
 @with_appcontext
 def worker_command(burst: bool, scheduler: bool):
     """Start one job worker taking jobs from Redis (REDIS_URL)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as Flask
     if not app.config["REDIS_URL"]:
-        raise click.ClickException("REDIS_URL is not set: without Redis, jobs run inside the app process "
-                                   "and there is nothing for a worker to do")
+        raise click.ClickException(
+            "REDIS_URL is not set: without Redis, jobs run inside the app process "
+            "and there is nothing for a worker to do"
+        )
     job_worker.run(app, burst=burst, with_scheduler=scheduler)
 
 
@@ -129,6 +143,14 @@ def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     from .dev_server import serve_command, standin_command
 
-    for command in (seed_command, create_admin_command, tokens_cli, stripe_setup_command, stripe_replay_command,
-                    serve_command, standin_command, worker_command):
+    for command in (
+        seed_command,
+        create_admin_command,
+        tokens_cli,
+        stripe_setup_command,
+        stripe_replay_command,
+        serve_command,
+        standin_command,
+        worker_command,
+    ):
         app.cli.add_command(command)

@@ -35,9 +35,9 @@ def _int_setting(env: dict, name: str, default: int, minimum: int = 0) -> int:
 def _database_url(env: dict, instance_path: str) -> str:
     url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'tokenapp.db'}"
     if url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url[len("postgres://"):]
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
     elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if not url.startswith(("sqlite:", "postgresql+psycopg:")):
         raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
     return url
@@ -57,8 +57,9 @@ def _instance_secret(variable: str, instance_path: str, name: str, make) -> str:
     try:
         return instance_secret(instance_path, name, make)
     except (OSError, InstanceSecretError) as error:
-        raise ConfigError(f"{variable} is not set and no generated one can be kept in {instance_path}: "
-                          f"{error}") from None
+        raise ConfigError(
+            f"{variable} is not set and no generated one can be kept in {instance_path}: {error}"
+        ) from None
 
 
 def _rate_limits(env: dict, production: bool) -> bool:
@@ -83,9 +84,12 @@ def _stripe_settings(env: dict, production: bool, instance_path: str) -> dict:
         raise ConfigError("STRIPE_WEBHOOK_SECRET is required in production")
     offline = not key
     if offline and not webhook_secret:
-        webhook_secret = _instance_secret("STRIPE_WEBHOOK_SECRET", instance_path,
-                                          OFFLINE_WEBHOOK_SECRET_FILE,
-                                          lambda: "whsec_offline_" + secrets.token_hex(24))
+        webhook_secret = _instance_secret(
+            "STRIPE_WEBHOOK_SECRET",
+            instance_path,
+            OFFLINE_WEBHOOK_SECRET_FILE,
+            lambda: "whsec_offline_" + secrets.token_hex(24),
+        )
     return {
         "stripe_secret_key": key or OFFLINE_STRIPE_KEY,
         "stripe_webhook_secret": webhook_secret,
@@ -201,8 +205,11 @@ def load_settings(env: Mapping[str, str] | None = None, instance_path: str = "in
         stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),
         **stripe,
         ai_provider=ai_provider,
-        openai={name: env[name] for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_TIMEOUT")
-                if env.get(name)},
+        openai={
+            name: env[name]
+            for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "OPENAI_TIMEOUT")
+            if env.get(name)
+        },
         redis_url=env.get("REDIS_URL", ""),
         rate_limits=rate_limits,
         jobs=_job_settings(env, name),

@@ -88,8 +88,11 @@ def _same_site(req: Request) -> bool:
 
 
 def _submitted_token() -> str | None:
-    token = request.form.get(CSRF_FIELD) if request.mimetype in (
-        "application/x-www-form-urlencoded", "multipart/form-data") else None
+    token = (
+        request.form.get(CSRF_FIELD)
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+        else None
+    )
     return token or request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")
 
 
@@ -117,8 +120,9 @@ def drop_unbound_token(response):
     """After an anonymous read that only minted a CSRF token: keep the token unbound, send no cookie."""
     if request.method not in SAFE_METHODS or not _came_in_without_session():
         return response
-    noise_only = all(key in _ANONYMOUS_NOISE and _ANONYMOUS_NOISE[key] in (None, value)
-                     for key, value in session.items())
+    noise_only = all(
+        key in _ANONYMOUS_NOISE and _ANONYMOUS_NOISE[key] in (None, value) for key, value in session.items()
+    )
     if noise_only:
         session.clear()
     return response

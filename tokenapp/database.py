@@ -100,7 +100,7 @@ def read_one(connection: Connection, statement: Executable, params: dict) -> Row
         return connection.execute(statement, params).mappings().first()
     finally:
         if pgconn.transaction_status == TransactionStatus.IDLE:  # a broken connection is discarded, not reused
-            dbapi_connection.autocommit = False  # type: ignore[union-attr]
+            dbapi_connection.autocommit = False  # type: ignore[union-attr]  # as above: it has pgconn
 
 
 def engine_options(config: dict) -> dict:

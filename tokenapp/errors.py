@@ -10,8 +10,16 @@ from .htmx import is_htmx
 from .ratelimits import retry_after_seconds
 from .services.errors import DomainError
 
-_HTTP_CODES = {400: "invalid_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
 
 
 def _wants_json() -> bool:
@@ -61,7 +69,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):
         app.logger.error("database unavailable: %s", error.orig)
-        return _answer(503, "service_unavailable", "The service is busy or briefly unavailable. Nothing was charged; try again.")
+        return _answer(
+            503, "service_unavailable", "The service is busy or briefly unavailable. Nothing was charged; try again."
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

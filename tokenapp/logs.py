@@ -73,8 +73,11 @@ class TextFormatter(logging.Formatter):
     """Readable lines for a terminal, with the request, job and run ids in brackets."""
 
     def format(self, record: logging.LogRecord) -> str:
-        ids = " ".join(f"{name.removesuffix('_id')} {getattr(record, name)}" for name in CONTEXT_FIELDS
-                       if getattr(record, name, "-") != "-")
+        ids = " ".join(
+            f"{name.removesuffix('_id')} {getattr(record, name)}"
+            for name in CONTEXT_FIELDS
+            if getattr(record, name, "-") != "-"
+        )
         return super().format(logging.makeLogRecord({**record.__dict__, "ids": ids or "-"}))
 
 

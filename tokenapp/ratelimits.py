@@ -73,8 +73,10 @@ class Rule:
 
 # A group's limits are shared by every view in the group (checkout by form and by API, say).
 GROUPS: dict[str, tuple[Rule, ...]] = {
-    "login": (Rule("login_failures_per_account", by_login_email, failures_only=True),
-              Rule("login_failures_per_address", by_address, failures_only=True)),
+    "login": (
+        Rule("login_failures_per_account", by_login_email, failures_only=True),
+        Rule("login_failures_per_address", by_address, failures_only=True),
+    ),
     "signup": (Rule("signups_per_address", by_address),),
     "checkout": (Rule("checkouts_per_user", by_user),),
     "purchase_check": (Rule("purchase_checks_per_user", by_user),),
@@ -136,10 +138,18 @@ class SweptMemoryStorage(MemoryStorage):
 
 def _make_limiter(app: Flask) -> Limiter:
     redis_url = app.config.get("REDIS_URL")
-    options: dict[str, str | int] = {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
-    limiter = Limiter(by_address, storage_uri=redis_url or "sweptmemory://", storage_options=options,
-                      strategy="fixed-window", headers_enabled=False,
-                      in_memory_fallback_enabled=True, swallow_errors=True)  # Redis down: count in memory
+    options: dict[str, str | int] = (
+        {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
+    )
+    limiter = Limiter(
+        by_address,
+        storage_uri=redis_url or "sweptmemory://",
+        storage_options=options,
+        strategy="fixed-window",
+        headers_enabled=False,
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+    )  # Redis down: count in memory
     limiter.init_app(app)
     return limiter
 
@@ -165,9 +175,14 @@ def _check_only_limited_views(app: Flask, limiter: Limiter) -> None:
 def _apply(limiter: Limiter, rules: dict, group: str, methods: tuple[str, ...]):
     def wrap(view):
         for rule in GROUPS[group]:
-            view = limiter.shared_limit(rules[rule.name], scope=rule.name, key_func=rule.key,
-                                        methods=list(methods), deduct_when=_failed if rule.failures_only else None,
-                                        error_message=_message)(view)
+            view = limiter.shared_limit(
+                rules[rule.name],
+                scope=rule.name,
+                key_func=rule.key,
+                methods=list(methods),
+                deduct_when=_failed if rule.failures_only else None,
+                error_message=_message,
+            )(view)
         return view
 
     return wrap

@@ -29,8 +29,14 @@ try:
 except ImportError:  # reported by MISSING below
     sync_playwright = None
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT_MS = 10_000
 EXPECT_TIMEOUT_MS = 5_000
 DESKTOP = {"width": 1280, "height": 800}
@@ -78,8 +84,11 @@ class LiveServer:
         self.handle = serve_in_thread(self.app)
         self.url = self.handle.url
         self.app.config["APP_BASE_URL"] = self.url
-        standin = create_standin_app(f"{self.url}/api/stripe/webhooks", self.app.config["STRIPE_WEBHOOK_SECRET"],
-                                     retry_delays=(0.05, 0.1, 0.2, 0.4, 0.8))
+        standin = create_standin_app(
+            f"{self.url}/api/stripe/webhooks",
+            self.app.config["STRIPE_WEBHOOK_SECRET"],
+            retry_delays=(0.05, 0.1, 0.2, 0.4, 0.8),
+        )
         self.standin = serve_in_thread(standin)
         self.app.config["STRIPE_API_BASE"] = self.standin.url
         with self.app.app_context():

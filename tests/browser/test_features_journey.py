@@ -15,9 +15,17 @@ def resume_docx(tmp_path) -> str:
     import docx
 
     document = docx.Document()
-    for line in ["Ada Lovelace", "ada@example.com | +44 20 7946 0958", "Skills", "Python, PostgreSQL, Docker",
-                 "Experience", "Senior Engineer, Analytical Engines Ltd, 2015 - Present",
-                 "Built data pipelines in Python", "Education", "BSc Mathematics, University of London, 2012"]:
+    for line in [
+        "Ada Lovelace",
+        "ada@example.com | +44 20 7946 0958",
+        "Skills",
+        "Python, PostgreSQL, Docker",
+        "Experience",
+        "Senior Engineer, Analytical Engines Ltd, 2015 - Present",
+        "Built data pipelines in Python",
+        "Education",
+        "BSc Mathematics, University of London, 2012",
+    ]:
         document.add_paragraph(line)
     path = tmp_path / "ada.docx"
     document.save(path)
@@ -43,8 +51,9 @@ def test_cover_letter_from_an_uploaded_resume(page, live_server, tmp_path):
     screenshot(page, "40-resume-parsed")
 
     page.goto("/cover-letter")
-    page.get_by_label("Job description").fill("Acme Robotics is hiring a Senior Python Engineer. "
-                                              "Must have Python and PostgreSQL.")
+    page.get_by_label("Job description").fill(
+        "Acme Robotics is hiring a Senior Python Engineer. Must have Python and PostgreSQL."
+    )
     page.locator("#f-resume_id").select_option(index=1)
     page.click('button[data-feature-key="cover_letter"]')
     expect(page.locator("#token-gate-dialog")).to_contain_text("Use 10 tokens?")

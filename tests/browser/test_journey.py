@@ -242,8 +242,13 @@ def test_keyboard_only_gate(page, live_server):
     assert api_balance(page) == 10 - costs[key]
 
 
-MOBILE_PAGES = [("/", "landing"), ("/pricing", "pricing"), ("/tokens/buy", "buy"),
-                ("/test-tokens", "test-tokens"), ("/dashboard/tokens", "dashboard")]
+MOBILE_PAGES = [
+    ("/", "landing"),
+    ("/pricing", "pricing"),
+    ("/tokens/buy", "buy"),
+    ("/test-tokens", "test-tokens"),
+    ("/dashboard/tokens", "dashboard"),
+]
 
 
 def test_no_horizontal_scroll_on_a_phone(new_page, live_server):
@@ -282,8 +287,10 @@ def test_badge_refreshes_when_the_tab_comes_back(page, live_server):
     expect(page.locator("#test-balance")).to_have_text("6 tokens")
 
 
-RAW_502 = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
-           "</center><hr><center>nginx</center></body></html>")
+RAW_502 = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    "</center><hr><center>nginx</center></body></html>"
+)
 
 
 def test_failed_htmx_requests_say_so_in_place(page, live_server):
@@ -293,13 +300,19 @@ def test_failed_htmx_requests_say_so_in_place(page, live_server):
         # The network is down: the request never reaches the server.
         ("network-down", lambda route: route.abort("internetdisconnected"), "Could not reach the server"),
         # A proxy in front answers with its own page: not swapped in raw.
-        ("proxy-502", lambda route: route.fulfill(status=502, content_type="text/html", body=RAW_502),
-         "The server could not answer (error 502)"),
+        (
+            "proxy-502",
+            lambda route: route.fulfill(status=502, content_type="text/html", body=RAW_502),
+            "The server could not answer (error 502)",
+        ),
         # An empty 500: still a message, never a blank.
         ("empty-500", lambda route: route.fulfill(status=500, body=""), "The server could not answer (error 500)"),
         # The app's own error fragment (here for an unknown feature) is shown as it is.
-        ("app-404", lambda route: route.continue_(url=route.request.url.replace("ats_check", "no_such_feature")),
-         "No feature called 'no_such_feature'"),
+        (
+            "app-404",
+            lambda route: route.continue_(url=route.request.url.replace("ats_check", "no_such_feature")),
+            "No feature called 'no_such_feature'",
+        ),
     ]
     for name, handler, message in scenarios:
         page.goto("/test-tokens")

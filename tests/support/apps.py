@@ -25,12 +25,15 @@ FAST_HASH = "pbkdf2:sha256:1000"
 
 def make_app(url: str, environ: dict[str, str] | None = None, **config) -> Flask:
     """An app on `url`, built from the test settings (or `environ`), with `config` over its Flask config."""
-    return create_app({
-        "SQLALCHEMY_DATABASE_URI": url,
-        "PASSWORD_HASH_METHOD": FAST_HASH,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 40, "max_overflow": 20, "pool_timeout": 60},
-        **config,
-    }, environ=app_environ() if environ is None else environ)
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "PASSWORD_HASH_METHOD": FAST_HASH,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 40, "max_overflow": 20, "pool_timeout": 60},
+            **config,
+        },
+        environ=app_environ() if environ is None else environ,
+    )
 
 
 def psycopg_url(url: str) -> str:
@@ -80,12 +83,19 @@ class SeededDatabase:
             catalog.seed()
             db.session.remove()
             with db.engine.connect() as connection:
-                self.catalogue = {table.name: [dict(row._mapping) for row in connection.execute(table.select())]
-                                  for table in db.metadata.sorted_tables}
+                self.catalogue = {
+                    table.name: [dict(row._mapping) for row in connection.execute(table.select())]
+                    for table in db.metadata.sorted_tables
+                }
                 self.catalogue = {name: rows for name, rows in self.catalogue.items() if rows}
                 if connection.dialect.name == "postgresql":
-                    self.sequences = dict(connection.execute(text(
-                        "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()")).all())
+                    self.sequences = dict(
+                        connection.execute(
+                            text(
+                                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
+                            )
+                        ).all()
+                    )
             db.engine.dispose()
 
     def reset(self, connection: Connection) -> None:
@@ -97,8 +107,10 @@ class SeededDatabase:
             if table.name in self.catalogue:
                 connection.execute(table.insert(), self.catalogue[table.name])
         if self.sequences:
-            restart = ", ".join(f"setval('{name}', {value}, true)" if value is not None
-                                else f"setval('{name}', 1, false)" for name, value in self.sequences.items())
+            restart = ", ".join(
+                f"setval('{name}', {value}, true)" if value is not None else f"setval('{name}', 1, false)"
+                for name, value in self.sequences.items()
+            )
             connection.execute(text(f"SELECT {restart}"))
 
     def reset_with(self, app: Flask) -> None:

@@ -50,8 +50,9 @@ def csrf(page) -> str:
 
 def api_deduct(page, feature_key: str) -> dict:
     """Charge a feature through the JSON API with the page's session (a change made 'elsewhere')."""
-    response = page.request.post("/api/tokens/deduct", data={"feature_key": feature_key},
-                                 headers={"X-CSRFToken": csrf(page)})
+    response = page.request.post(
+        "/api/tokens/deduct", data={"feature_key": feature_key}, headers={"X-CSRFToken": csrf(page)}
+    )
     assert response.status == 201, response.text()
     return response.json()
 
@@ -67,12 +68,14 @@ def transactions(page, type_: str | None = None, feature_key: str | None = None)
     response = page.request.get("/api/tokens/transactions?limit=100")
     assert response.ok, response.text()
     rows = response.json()["transactions"]
-    return [row for row in rows if (type_ is None or row["type"] == type_)
-            and (feature_key is None or row["feature_key"] == feature_key)]
+    return [
+        row
+        for row in rows
+        if (type_ is None or row["type"] == type_) and (feature_key is None or row["feature_key"] == feature_key)
+    ]
 
 
 def document_widths(page) -> tuple[int, int]:
     """The document's (scrollWidth, clientWidth): a wider scrollWidth means a sideways scroll."""
     width, client = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     return width, client
-

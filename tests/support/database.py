@@ -10,8 +10,11 @@ def database_state(app, tables: set[str] | None = None) -> dict:
     from tokenapp.models import TokenAccount
 
     with app.app_context():
-        counts = {table.name: db.session.execute(select(func.count()).select_from(table)).scalar()
-                  for table in db.metadata.sorted_tables if tables is None or table.name in tables}
+        counts = {
+            table.name: db.session.execute(select(func.count()).select_from(table)).scalar()
+            for table in db.metadata.sorted_tables
+            if tables is None or table.name in tables
+        }
         balances = sorted(db.session.execute(select(TokenAccount.user_id, TokenAccount.balance)).all())
         db.session.remove()
     return {"rows": counts, "balances": balances}

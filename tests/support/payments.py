@@ -28,8 +28,9 @@ class StripeStandin:
         self.held: list[tuple[bytes, dict]] | None = None
         self.statuses: list[tuple[str, int]] = []
         self.lock = threading.Lock()
-        standin = create_standin_app(None, app.config["STRIPE_WEBHOOK_SECRET"], deliver=self._deliver,
-                                     retry_delays=(0.05, 0.1, 0.2, 0.4, 0.8))
+        standin = create_standin_app(
+            None, app.config["STRIPE_WEBHOOK_SECRET"], deliver=self._deliver, retry_delays=(0.05, 0.1, 0.2, 0.4, 0.8)
+        )
         self.handle = serve_in_thread(standin)
         self.url = self.handle.url
         self.browser = httpx.Client(base_url=self.url, trust_env=False, timeout=15)
@@ -112,8 +113,10 @@ def ledger_rows(app, email="ada@example.com"):
     """(type, amount) of the user's ledger rows, oldest first."""
     with app.app_context():
         return db.session.execute(
-            db.select(TokenTransaction.type, TokenTransaction.amount).where(TokenTransaction.user_id == user_id(app, email))
-            .order_by(TokenTransaction.id)).all()
+            db.select(TokenTransaction.type, TokenTransaction.amount)
+            .where(TokenTransaction.user_id == user_id(app, email))
+            .order_by(TokenTransaction.id)
+        ).all()
 
 
 def signed(app, event: dict, timestamp: int | None = None, secret: str | None = None) -> tuple[bytes, dict]:

@@ -45,8 +45,13 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, seconds: 
 
 def fresh_copy(target: Path) -> None:
     """Copy what a clone would hold (tracked and new, unignored files)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                            check=True, capture_output=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True, capture_output=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():

@@ -69,8 +69,7 @@ def app_environ(**overrides: str) -> dict[str, str]:
 
 def shell_env(**extra: str) -> dict[str, str]:
     """The shell's PATH, HOME, locale and pip settings, and `extra`: a clean start for a program."""
-    kept = {name: value for name, value in os.environ.items()
-            if name in SHELL_NAMES or name.startswith(SHELL_PREFIXES)}
+    kept = {name: value for name, value in os.environ.items() if name in SHELL_NAMES or name.startswith(SHELL_PREFIXES)}
     return {**kept, **extra}
 
 

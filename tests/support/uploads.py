@@ -25,8 +25,10 @@ def _pdf(objects: list[bytes], root: int = 1, extra_trailer: bytes = b"") -> byt
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for offset in offsets:
         out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root %d 0 R %s>>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, root, extra_trailer, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root %d 0 R %s>>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, root, extra_trailer, xref)
+    )
     return out.getvalue()
 
 
@@ -43,9 +45,16 @@ def _font() -> bytes:
 def pdf_text_bomb() -> tuple[str, bytes]:
     """One page whose compressed content stream unpacks to ~19 MB of text operators (under pypdf's cap)."""
     content = _TEXT_OPS * (19 * 1024 * 1024 // len(_TEXT_OPS))
-    return "bomb.pdf", _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-                            b"/Resources << /Font << /F1 5 0 R >> >> >>", _stream(content), _font()])
+    return "bomb.pdf", _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            _stream(content),
+            _font(),
+        ]
+    )
 
 
 def pdf_flate_bomb() -> tuple[str, bytes]:
@@ -54,32 +63,58 @@ def pdf_flate_bomb() -> tuple[str, bytes]:
     chunk = b"\x00" * (1024 * 1024)
     body = b"".join(zeros.compress(chunk) for _ in range(300)) + zeros.flush()
     stream = b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(body) + body + b"\nendstream"
-    return "zeros.pdf", _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>", stream])
+    return "zeros.pdf", _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            stream,
+        ]
+    )
 
 
 def pdf_many_pages(count: int = 20_000) -> tuple[str, bytes]:
     """Tens of thousands of pages sharing one content stream."""
     kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(count))
-    pages = [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
-             b"/Resources << /Font << /F1 4 0 R >> >> >>"] * count
-    return "pages.pdf", _pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
-                              b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count),
-                              _stream(_TEXT_OPS * 40), _font(), *pages])
+    pages = [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
+        b"/Resources << /Font << /F1 4 0 R >> >> >>"
+    ] * count
+    return "pages.pdf", _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, count),
+            _stream(_TEXT_OPS * 40),
+            _font(),
+            *pages,
+        ]
+    )
 
 
 def pdf_deep_nesting(depth: int = 200_000) -> tuple[str, bytes]:
     """An object of arrays nested 200,000 deep, reached from the page's resources."""
     nested = b"[" * depth + b"]" * depth
-    return "nested.pdf", _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-                               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-                               b"/Resources << /X 5 0 R >> >>", _stream(_TEXT_OPS), nested])
+    return "nested.pdf", _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /X 5 0 R >> >>",
+            _stream(_TEXT_OPS),
+            nested,
+        ]
+    )
 
 
 def pdf_page_tree_loop() -> tuple[str, bytes]:
     """A page tree whose node lists itself as its own kid, and a trailer whose /Prev points at its own xref."""
-    data = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
-                 b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>", _stream(_TEXT_OPS)])
+    data = _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            _stream(_TEXT_OPS),
+        ]
+    )
     xref = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
     return "loop.pdf", data.replace(b"/Root 1 0 R ", b"/Root 1 0 R /Prev %d " % xref)
 
@@ -90,12 +125,20 @@ def pdf_dense_pages() -> tuple[str, bytes]:
     from tokenapp.features.engine.files import MAX_PAGES, MAX_PDF_CONTENT
 
     content = _DRAW_OPS * ((MAX_PDF_CONTENT - 4096) // MAX_PAGES // len(_DRAW_OPS))
-    pages = [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
-             b"/Resources << /Font << /F1 4 0 R >> >> >>"] * MAX_PAGES
+    pages = [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
+        b"/Resources << /Font << /F1 4 0 R >> >> >>"
+    ] * MAX_PAGES
     kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(MAX_PAGES))
-    return "dense.pdf", _pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
-                              b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, MAX_PAGES),
-                              _stream(content), _font(), *pages])
+    return "dense.pdf", _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, MAX_PAGES),
+            _stream(content),
+            _font(),
+            *pages,
+        ]
+    )
 
 
 def docx_zip_bomb() -> tuple[str, bytes]:
@@ -135,10 +178,13 @@ def docx_huge_body() -> tuple[str, bytes]:
 
 def docx_billion_laughs() -> tuple[str, bytes]:
     """A Word body declaring nested entities that would expand to gigabytes if resolved."""
-    entities = b'<!ENTITY a0 "lol">' + b"".join(b'<!ENTITY a%d "%s">' % (i, b"&a%d;" % (i - 1) * 10)
-                                                  for i in range(1, 10))
-    body = (b'<?xml version="1.0"?><!DOCTYPE w:document [%s]><w:document xmlns:w="%s"><w:body><w:p><w:r>'
-            b"<w:t>&a9;</w:t></w:r></w:p></w:body></w:document>" % (entities, _W))
+    entities = b'<!ENTITY a0 "lol">' + b"".join(
+        b'<!ENTITY a%d "%s">' % (i, b"&a%d;" % (i - 1) * 10) for i in range(1, 10)
+    )
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE w:document [%s]><w:document xmlns:w="%s"><w:body><w:p><w:r>'
+        b"<w:t>&a9;</w:t></w:r></w:p></w:body></w:document>" % (entities, _W)
+    )
     return "laughs.docx", _docx(body)
 
 
@@ -164,9 +210,17 @@ def benign_docx() -> tuple[str, bytes]:
     import docx
 
     document = docx.Document()
-    for line in ["Ada Lovelace", "ada@example.com | +44 20 7946 0958", "Skills", "Python, PostgreSQL, Docker",
-                 "Experience", "Senior Engineer, Analytical Engines Ltd, 2015 - Present", "Built pipelines in Python",
-                 "Education", "BSc Mathematics, University of London, 2012"]:
+    for line in [
+        "Ada Lovelace",
+        "ada@example.com | +44 20 7946 0958",
+        "Skills",
+        "Python, PostgreSQL, Docker",
+        "Experience",
+        "Senior Engineer, Analytical Engines Ltd, 2015 - Present",
+        "Built pipelines in Python",
+        "Education",
+        "BSc Mathematics, University of London, 2012",
+    ]:
         document.add_paragraph(line)
     buffer = io.BytesIO()
     document.save(buffer)
@@ -178,10 +232,13 @@ _CONTENT_TYPES = (
     '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
     '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
     '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
-_RELS = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-         'officeDocument" Target="word/document.xml"/></Relationships>')
+    'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
+_RELS = (
+    '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="word/document.xml"/></Relationships>'
+)
 
 
 def _document(paragraphs: list[bytes]) -> bytes:
@@ -199,9 +256,17 @@ def _docx(document_xml: bytes) -> bytes:
 
 
 CRAFTED = {
-    "pdf_text_bomb": pdf_text_bomb, "pdf_flate_bomb": pdf_flate_bomb, "pdf_many_pages": pdf_many_pages,
-    "pdf_dense_pages": pdf_dense_pages, "pdf_deep_nesting": pdf_deep_nesting, "pdf_page_tree_loop": pdf_page_tree_loop,
-    "docx_zip_bomb": docx_zip_bomb, "docx_many_entries": docx_many_entries, "docx_huge_body": docx_huge_body,
-    "docx_billion_laughs": docx_billion_laughs, "txt_one_character": txt_one_character,
-    "txt_separators": txt_separators, "txt_bullets": txt_bullets,
+    "pdf_text_bomb": pdf_text_bomb,
+    "pdf_flate_bomb": pdf_flate_bomb,
+    "pdf_many_pages": pdf_many_pages,
+    "pdf_dense_pages": pdf_dense_pages,
+    "pdf_deep_nesting": pdf_deep_nesting,
+    "pdf_page_tree_loop": pdf_page_tree_loop,
+    "docx_zip_bomb": docx_zip_bomb,
+    "docx_many_entries": docx_many_entries,
+    "docx_huge_body": docx_huge_body,
+    "docx_billion_laughs": docx_billion_laughs,
+    "txt_one_character": txt_one_character,
+    "txt_separators": txt_separators,
+    "txt_bullets": txt_bullets,
 }

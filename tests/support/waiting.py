@@ -8,8 +8,7 @@ T = TypeVar("T")
 UNFINISHED_RUN = ("queued", "running")
 
 
-def wait_until(condition: Callable[[], T], seconds: float, what: str | Callable[[], str],
-               interval: float = 0.05) -> T:
+def wait_until(condition: Callable[[], T], seconds: float, what: str | Callable[[], str], interval: float = 0.05) -> T:
     """Call `condition` until it returns something true (returned) or `seconds` pass (AssertionError naming `what`)."""
     deadline = time.monotonic() + seconds
     while True:

@@ -23,8 +23,9 @@ class AuthActions:
 
     def register(self, email="ada@example.com", password=PASSWORD, **extra):
         token = csrf_token(self.client)
-        return self.client.post("/auth/register", data={"email": email, "password": password,
-                                                         "csrf_token": token, **extra})
+        return self.client.post(
+            "/auth/register", data={"email": email, "password": password, "csrf_token": token, **extra}
+        )
 
     def login(self, email="ada@example.com", password=PASSWORD):
         token = csrf_token(self.client)

@@ -21,9 +21,12 @@ def account():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user.id, cast(str, form.current_password.data),  # validated: required
-                                     cast(str, form.new_password.data),
-                                     keep_session_id=current_session_id())
+            accounts.change_password(
+                current_user.id,
+                cast(str, form.current_password.data),  # validated: required
+                cast(str, form.new_password.data),
+                keep_session_id=current_session_id(),
+            )
         except WrongPassword as error:
             note_failure()
             form.current_password.errors.append(error.message)  # type: ignore[attr-defined]  # a list once validated (stubs: Sequence)

@@ -13,8 +13,11 @@ def reject_anonymous():
     Registered on the app ahead of CSRFProtect so that a caller without a
     session learns it must log in rather than that its token is missing.
     """
-    if (request.path.startswith("/api/") and not request.path.startswith(PUBLIC_PREFIXES)
-            and not current_user.is_authenticated):
+    if (
+        request.path.startswith("/api/")
+        and not request.path.startswith(PUBLIC_PREFIXES)
+        and not current_user.is_authenticated
+    ):
         return jsonify(error="unauthenticated", message="Log in to use this."), 401
     return None
 

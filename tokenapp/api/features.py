@@ -8,8 +8,14 @@ from . import bp, parsing
 
 
 def _run_payload(run) -> dict:
-    return {"run_id": run.id, "feature_key": run.feature_key, "status": run.status, "output": run.output,
-            "error": run.error, "created_at": run.created_at.isoformat()}
+    return {
+        "run_id": run.id,
+        "feature_key": run.feature_key,
+        "status": run.status,
+        "output": run.output,
+        "error": run.error,
+        "created_at": run.created_at.isoformat(),
+    }
 
 
 @bp.post("/features/<feature_key>/runs")

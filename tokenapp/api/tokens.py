@@ -38,8 +38,12 @@ def deduct():
     feature_key = parsing.catalog_key(body, "feature_key")
     key = parsing.idempotency_key(body)
     result = charges.charge(current_user.id, feature_key, key)
-    payload = {"charge_id": result.charge_id, "feature_key": result.feature_key,
-               "cost": result.cost, "balance": result.balance}
+    payload = {
+        "charge_id": result.charge_id,
+        "feature_key": result.feature_key,
+        "cost": result.cost,
+        "balance": result.balance,
+    }
     headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
     return jsonify(payload), 201, headers
 

@@ -35,8 +35,9 @@ class LengthFirst(Length):
 class RegisterForm(FlaskForm):
     """A new account: email, password and an optional referral code."""
 
-    email = EmailField("Email", filters=[_strip],
-                       validators=[DataRequired(), LengthFirst(max=254), Email(check_deliverability=False)])
+    email = EmailField(
+        "Email", filters=[_strip], validators=[DataRequired(), LengthFirst(max=254), Email(check_deliverability=False)]
+    )
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128), not_common_password])
     referral_code = StringField("Referral code (optional)", filters=[_strip], validators=[Optional(), Length(max=16)])
 

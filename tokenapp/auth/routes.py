@@ -20,7 +20,7 @@ def _safe_next(target: str | None) -> str:
     Browsers read a backslash as a slash, so `/\\evil.example` is `//evil.example`;
     control characters are dropped by them too.
     """
-    if not target or any(ord(char) < 0x20 or ord(char) == 0x7f for char in target):
+    if not target or any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
         return url_for("main.index")
     normalised = target.replace("\\", "/")
     if normalised.startswith("/") and not normalised.startswith("//") and not urlsplit(normalised).netloc:
@@ -39,8 +39,11 @@ def register():
         form.referral_code.data = request.args["ref"][:16]
     if form.validate_on_submit():
         try:
-            user = accounts.register(cast(str, form.email.data), cast(str, form.password.data),  # validated: required
-                                     form.referral_code.data)
+            user = accounts.register(
+                cast(str, form.email.data),
+                cast(str, form.password.data),  # validated: required
+                form.referral_code.data,
+            )
         except EmailTaken as error:
             form.email.errors.append(error.message)  # type: ignore[attr-defined]  # a list once validated (stubs: Sequence)
         else:

@@ -42,8 +42,11 @@ def _context():
 
 def too_slow(seconds: float) -> ResumeFileError:
     """The error for a parse stopped at its time limit."""
-    return ResumeFileError("took_too_long", f"Reading this file took longer than {seconds:g} seconds, so we stopped. "
-                           "Save a simpler copy (fewer pages or images), or upload a DOCX or TXT version.")
+    return ResumeFileError(
+        "took_too_long",
+        f"Reading this file took longer than {seconds:g} seconds, so we stopped. "
+        "Save a simpler copy (fewer pages or images), or upload a DOCX or TXT version.",
+    )
 
 
 def _child(conn, func: Callable, argument, memory_bytes: int, cpu_seconds: int) -> None:
@@ -95,8 +98,9 @@ def run_isolated(func: Callable, argument, *, seconds: float, memory_mb: int):
     the wall clock is bounded too, at WALL_FACTOR x seconds + WALL_GRACE."""
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, func, argument, memory_mb * 1024 * 1024,
-                                                 math.ceil(seconds) + 1), daemon=True)
+    child = context.Process(
+        target=_child, args=(sender, func, argument, memory_mb * 1024 * 1024, math.ceil(seconds) + 1), daemon=True
+    )
     child.start()
     sender.close()
     try:

@@ -83,15 +83,21 @@ def _check_engine_needs(feature_key: str, cleaned: dict) -> None:
             continue
         if name == "resume" and cleaned.get("resume_text"):
             continue
-        message = ("Choose a saved resume or paste your resume's text." if name == "resume"
-                   else f"{name.replace('_', ' ').capitalize()} is required.")
+        message = (
+            "Choose a saved resume or paste your resume's text."
+            if name == "resume"
+            else f"{name.replace('_', ' ').capitalize()} is required."
+        )
         raise InvalidInput(name, message)
 
 
 def saved_resumes(user_id: int) -> list[Resume]:
     """The user's saved resumes, newest first."""
-    return list(db.session.execute(
-        select(Resume).where(Resume.user_id == user_id).order_by(Resume.created_at.desc()).limit(20)).scalars())
+    return list(
+        db.session.execute(
+            select(Resume).where(Resume.user_id == user_id).order_by(Resume.created_at.desc()).limit(20)
+        ).scalars()
+    )
 
 
 def generate(feature_key: str, inputs: dict) -> tuple[dict, str]:
@@ -115,8 +121,11 @@ def _parse_upload(inputs: dict) -> dict:
         raise ResumeFileError("upload_missing", "There is no uploaded file to read: upload your resume again.")
     filename, data = stored
     try:
-        return run_isolated(resume_parsing, {"filename": filename, "data": data},
-                            seconds=current_app.config.get("RESUME_PARSE_SECONDS", 5),
-                            memory_mb=current_app.config.get("RESUME_PARSE_MEMORY_MB", 512))
+        return run_isolated(
+            resume_parsing,
+            {"filename": filename, "data": data},
+            seconds=current_app.config.get("RESUME_PARSE_SECONDS", 5),
+            memory_mb=current_app.config.get("RESUME_PARSE_MEMORY_MB", 512),
+        )
     finally:
         uploads.discard(upload_id)

@@ -52,8 +52,9 @@ INTERRUPTED = "The run was interrupted and did not finish. Your tokens were refu
 TOO_SLOW = "The run took longer than the charge's time limit, so its tokens were refunded."
 
 
-def press(user_id: int, feature_key: str, idempotency_key: str, inputs: dict,
-          upload: uploads.Upload | None = None) -> FeatureRun:
+def press(
+    user_id: int, feature_key: str, idempotency_key: str, inputs: dict, upload: uploads.Upload | None = None
+) -> FeatureRun:
     """One confirmed press of a feature's Generate button: charge once per key, then start the run it pays for.
 
     A repeated key finds the run its first press started. When the run cannot
@@ -78,15 +79,30 @@ def press(user_id: int, feature_key: str, idempotency_key: str, inputs: dict,
 def start(user_id: int, feature_key: str, charge_id: str, inputs: dict) -> FeatureRun:
     """Claim the user's held charge for a new run of its feature and queue the run."""
     with write_transaction():
-        usable = db.session.execute(select(TokenCharge.id).where(
-            TokenCharge.id == charge_id, TokenCharge.user_id == user_id, TokenCharge.feature_key == feature_key,
-            TokenCharge.status == ChargeStatus.HELD.value, TokenCharge.expires_at > utcnow(),
-        ).with_for_update()).scalar()
+        usable = db.session.execute(
+            select(TokenCharge.id)
+            .where(
+                TokenCharge.id == charge_id,
+                TokenCharge.user_id == user_id,
+                TokenCharge.feature_key == feature_key,
+                TokenCharge.status == ChargeStatus.HELD.value,
+                TokenCharge.expires_at > utcnow(),
+            )
+            .with_for_update()
+        ).scalar()
         if usable is None:
             raise ChargeNotUsable("This charge cannot pay for a run: it is used, expired, or not yours.")
-        run = FeatureRun(id="run_" + secrets.token_hex(12), user_id=user_id, feature_key=feature_key,
-                         charge_id=charge_id, status=RunStatus.QUEUED, inputs=inputs, created_at=utcnow(),
-                         attempts=0, lease_expires_at=_queued_deadline())
+        run = FeatureRun(
+            id="run_" + secrets.token_hex(12),
+            user_id=user_id,
+            feature_key=feature_key,
+            charge_id=charge_id,
+            status=RunStatus.QUEUED,
+            inputs=inputs,
+            created_at=utcnow(),
+            attempts=0,
+            lease_expires_at=_queued_deadline(),
+        )
         db.session.add(run)
         try:
             db.session.flush()
@@ -106,22 +122,27 @@ def _queue(run_id: str) -> None:
     try:
         job_id = enqueue(execute, run_id)
     except QueueUnavailable as error:
-        current_app.logger.error("run %s: could not be queued (%s); the recovery job will queue it again",
-                                 run_id, error)
+        current_app.logger.error(
+            "run %s: could not be queued (%s); the recovery job will queue it again", run_id, error
+        )
         return
     current_app.logger.info("run %s: queued as job %s", run_id, job_id)
 
 
 def run_for_charge(user_id: int, charge_id: str) -> FeatureRun | None:
     """The run a charge paid for, if any (a retried press finds its first run)."""
-    return db.session.execute(select(FeatureRun).where(
-        FeatureRun.charge_id == charge_id, FeatureRun.user_id == user_id)).scalar()
+    return db.session.execute(
+        select(FeatureRun).where(FeatureRun.charge_id == charge_id, FeatureRun.user_id == user_id)
+    ).scalar()
 
 
 def owned_run(user_id: int, run_id: str) -> FeatureRun:
     """The user's own run, else NotFound."""
-    run = db.session.execute(select(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.user_id == user_id)
-                             .execution_options(populate_existing=True)).scalar()
+    run = db.session.execute(
+        select(FeatureRun)
+        .where(FeatureRun.id == run_id, FeatureRun.user_id == user_id)
+        .execution_options(populate_existing=True)
+    ).scalar()
     if run is None:
         raise NotFound("No such run.")
     return run
@@ -129,9 +150,14 @@ def owned_run(user_id: int, run_id: str) -> FeatureRun:
 
 def history(user_id: int, feature_key: str, limit: int = 10) -> list[FeatureRun]:
     """The user's past runs of a feature, newest first."""
-    return list(db.session.execute(
-        select(FeatureRun).where(FeatureRun.user_id == user_id, FeatureRun.feature_key == feature_key)
-        .order_by(FeatureRun.created_at.desc()).limit(limit)).scalars())
+    return list(
+        db.session.execute(
+            select(FeatureRun)
+            .where(FeatureRun.user_id == user_id, FeatureRun.feature_key == feature_key)
+            .order_by(FeatureRun.created_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def execute(run_id: str) -> None:
@@ -168,13 +194,23 @@ def _claim(run_id: str) -> str | None:
     now = utcnow()
     payable = select(TokenCharge.id).where(TokenCharge.status == ChargeStatus.HELD.value, TokenCharge.expires_at > now)
     with write_transaction():
-        claimed = cast(CursorResult, db.session.execute(
-            update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.status == RunStatus.QUEUED,
-                                     FeatureRun.charge_id.in_(payable))
-            .values(status=RunStatus.RUNNING, claim=token, claimed_by=_worker_name(), attempts=FeatureRun.attempts + 1,
-                    lease_expires_at=now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"])),
-            execution_options=NO_SYNC,
-        )).rowcount
+        claimed = cast(
+            CursorResult,
+            db.session.execute(
+                update(FeatureRun)
+                .where(
+                    FeatureRun.id == run_id, FeatureRun.status == RunStatus.QUEUED, FeatureRun.charge_id.in_(payable)
+                )
+                .values(
+                    status=RunStatus.RUNNING,
+                    claim=token,
+                    claimed_by=_worker_name(),
+                    attempts=FeatureRun.attempts + 1,
+                    lease_expires_at=now + timedelta(seconds=current_app.config["RUN_LEASE_SECONDS"]),
+                ),
+                execution_options=NO_SYNC,
+            ),
+        ).rowcount
     return token if claimed == 1 else None
 
 
@@ -214,20 +250,34 @@ def _lease_kept(run_id: str, claim: str) -> Iterator[None]:
 
 def _renew_lease(run_id: str, claim: str, seconds: int) -> bool:
     with write_transaction():
-        return cast(CursorResult, db.session.execute(
-            update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim,
-                                     FeatureRun.status == RunStatus.RUNNING)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=seconds)), execution_options=NO_SYNC,
-        )).rowcount == 1
+        return (
+            cast(
+                CursorResult,
+                db.session.execute(
+                    update(FeatureRun)
+                    .where(FeatureRun.id == run_id, FeatureRun.claim == claim, FeatureRun.status == RunStatus.RUNNING)
+                    .values(lease_expires_at=utcnow() + timedelta(seconds=seconds)),
+                    execution_options=NO_SYNC,
+                ),
+            ).rowcount
+            == 1
+        )
 
 
 def _settle(tx: Session, run_id: str, claim: str, **values) -> bool:
     """Finish the run in `tx` if this claim still holds it."""
-    return cast(CursorResult, tx.execute(
-        update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.claim == claim,
-                                 FeatureRun.status == RunStatus.RUNNING)
-        .values(finished_at=utcnow(), lease_expires_at=None, **values), execution_options=NO_SYNC,
-    )).rowcount == 1
+    return (
+        cast(
+            CursorResult,
+            tx.execute(
+                update(FeatureRun)
+                .where(FeatureRun.id == run_id, FeatureRun.claim == claim, FeatureRun.status == RunStatus.RUNNING)
+                .values(finished_at=utcnow(), lease_expires_at=None, **values),
+                execution_options=NO_SYNC,
+            ),
+        ).rowcount
+        == 1
+    )
 
 
 def _succeed(run_id: str, claim: str, output: dict, provider: str) -> None:
@@ -276,8 +326,11 @@ def _fail(run_id: str, claim: str, message: str) -> None:
 def requeue_abandoned(limit: int = RECOVERY_BATCH) -> list[str]:
     """Queue again the runs whose lease ran out; fail and refund those out of attempts. The ids queued."""
     now = utcnow()
-    expired = db.session.execute(select(FeatureRun.id, FeatureRun.attempts).where(
-        FeatureRun.status.in_(ACTIVE), FeatureRun.lease_expires_at < now).limit(limit)).all()
+    expired = db.session.execute(
+        select(FeatureRun.id, FeatureRun.attempts)
+        .where(FeatureRun.status.in_(ACTIVE), FeatureRun.lease_expires_at < now)
+        .limit(limit)
+    ).all()
     db.session.rollback()
     requeued = []
     for run_id, attempts in expired:
@@ -291,16 +344,25 @@ def requeue_abandoned(limit: int = RECOVERY_BATCH) -> list[str]:
 
 
 def _abandoned(run_id: str, now):
-    return update(FeatureRun).where(FeatureRun.id == run_id, FeatureRun.status.in_(ACTIVE),
-                                    FeatureRun.lease_expires_at < now)
+    return update(FeatureRun).where(
+        FeatureRun.id == run_id, FeatureRun.status.in_(ACTIVE), FeatureRun.lease_expires_at < now
+    )
 
 
 def _requeue(run_id: str, now) -> bool:
     with write_transaction():
-        return cast(CursorResult, db.session.execute(
-            _abandoned(run_id, now).values(status=RunStatus.QUEUED, claim=None, lease_expires_at=_queued_deadline()),
-            execution_options=NO_SYNC,
-        )).rowcount == 1
+        return (
+            cast(
+                CursorResult,
+                db.session.execute(
+                    _abandoned(run_id, now).values(
+                        status=RunStatus.QUEUED, claim=None, lease_expires_at=_queued_deadline()
+                    ),
+                    execution_options=NO_SYNC,
+                ),
+            ).rowcount
+            == 1
+        )
 
 
 def _give_up(run_id: str, now) -> None:
@@ -308,11 +370,22 @@ def _give_up(run_id: str, now) -> None:
     try:
         with write_transaction():
             charges.refund_charge(charge_id, note="Refund: run interrupted")  # the charge row first
-            if cast(CursorResult, db.session.execute(
-                _abandoned(run_id, now).values(status=RunStatus.FAILED, claim=None, lease_expires_at=None,
-                                               finished_at=utcnow(), error=INTERRUPTED),
-                execution_options=NO_SYNC,
-            )).rowcount != 1:
+            if (
+                cast(
+                    CursorResult,
+                    db.session.execute(
+                        _abandoned(run_id, now).values(
+                            status=RunStatus.FAILED,
+                            claim=None,
+                            lease_expires_at=None,
+                            finished_at=utcnow(),
+                            error=INTERRUPTED,
+                        ),
+                        execution_options=NO_SYNC,
+                    ),
+                ).rowcount
+                != 1
+            ):
                 raise _LostClaim
     except _LostClaim:
         return
@@ -322,16 +395,27 @@ def _give_up(run_id: str, now) -> None:
 def fail_refunded(limit: int = 500) -> int:
     """Mark failed the queued or running runs whose charge was refunded (the sweep's); how many."""
     refunded = select(TokenCharge.id).where(TokenCharge.status == ChargeStatus.REFUNDED.value)
-    run_ids = db.session.execute(select(FeatureRun.id).where(
-        FeatureRun.status.in_(ACTIVE), FeatureRun.charge_id.in_(refunded)).limit(limit)).scalars().all()
+    run_ids = (
+        db.session.execute(
+            select(FeatureRun.id).where(FeatureRun.status.in_(ACTIVE), FeatureRun.charge_id.in_(refunded)).limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     if not run_ids:
         return 0
     with write_transaction():
-        failed = cast(CursorResult, db.session.execute(
-            update(FeatureRun).where(FeatureRun.id.in_(run_ids), FeatureRun.status.in_(ACTIVE))
-            .values(status=RunStatus.FAILED, claim=None, lease_expires_at=None, finished_at=utcnow(), error=INTERRUPTED),
-            execution_options=NO_SYNC,
-        )).rowcount
+        failed = cast(
+            CursorResult,
+            db.session.execute(
+                update(FeatureRun)
+                .where(FeatureRun.id.in_(run_ids), FeatureRun.status.in_(ACTIVE))
+                .values(
+                    status=RunStatus.FAILED, claim=None, lease_expires_at=None, finished_at=utcnow(), error=INTERRUPTED
+                ),
+                execution_options=NO_SYNC,
+            ),
+        ).rowcount
     for run_id in run_ids:
         current_app.logger.warning("run %s: its charge was refunded before it finished; marked failed", run_id)
     return failed

@@ -61,8 +61,11 @@ def keep(user_id: int, filename: str, data: bytes) -> dict:
     """Store an upload's bytes; the run inputs that name it ({"filename", "upload_id"})."""
     upload_id = "upl_" + secrets.token_hex(12)
     with write_transaction():
-        db.session.add(ResumeUpload(id=upload_id, user_id=user_id, filename=filename[:255], size=len(data),
-                                    data=data, created_at=utcnow()))
+        db.session.add(
+            ResumeUpload(
+                id=upload_id, user_id=user_id, filename=filename[:255], size=len(data), data=data, created_at=utcnow()
+            )
+        )
     return {"filename": filename[:255], "upload_id": upload_id}
 
 
@@ -70,8 +73,9 @@ def load(upload_id) -> tuple[str, bytes] | None:
     """(filename, bytes) of a stored upload, or None when it is gone."""
     if not isinstance(upload_id, str):
         return None
-    row = db.session.execute(select(ResumeUpload.filename, ResumeUpload.data)
-                             .where(ResumeUpload.id == upload_id)).first()
+    row = db.session.execute(
+        select(ResumeUpload.filename, ResumeUpload.data).where(ResumeUpload.id == upload_id)
+    ).first()
     return (row.filename, bytes(row.data)) if row else None
 
 
@@ -86,5 +90,7 @@ def discard_abandoned(older_than_seconds: int) -> int:
     """Delete uploads older than a run can live (their process died before the parse); how many."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     with write_transaction():
-        deleted = cast(CursorResult, db.session.execute(delete(ResumeUpload).where(ResumeUpload.created_at < cutoff))).rowcount
+        deleted = cast(
+            CursorResult, db.session.execute(delete(ResumeUpload).where(ResumeUpload.created_at < cutoff))
+        ).rowcount
     return deleted

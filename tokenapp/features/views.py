@@ -21,10 +21,14 @@ bp = Blueprint("features", __name__)
 
 def _page(feature_key: str):
     feature = gates.feature(feature_key)
-    return render_template("features/feature.html", feature=feature, fields=runner.fields_of(feature_key),
-                           page_key="page-" + secrets.token_urlsafe(16),
-                           resumes=runner.saved_resumes(current_user.id),
-                           history=runs.history(current_user.id, feature_key))
+    return render_template(
+        "features/feature.html",
+        feature=feature,
+        fields=runner.fields_of(feature_key),
+        page_key="page-" + secrets.token_urlsafe(16),
+        resumes=runner.saved_resumes(current_user.id),
+        history=runs.history(current_user.id, feature_key),
+    )
 
 
 @bp.get("/features/<feature_key>")

@@ -61,8 +61,9 @@ def redis_connection(app: Flask) -> Redis:
     key = (id(app), app.config["REDIS_URL"])
     connection = _CONNECTIONS.get(key)
     if connection is None:
-        connection = _CONNECTIONS[key] = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2,
-                                                        socket_timeout=10, health_check_interval=30)
+        connection = _CONNECTIONS[key] = Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=10, health_check_interval=30
+        )
     return connection
 
 
@@ -73,8 +74,13 @@ def rq_queue(app: Flask) -> Queue:
 
 def _enqueue_on_redis(app: Flask, func: Callable, args: tuple) -> str:
     try:
-        job = rq_queue(app).enqueue(func, args=args, job_timeout=app.config["JOB_TIMEOUT_SECONDS"],
-                                    result_ttl=FINISHED_JOB_TTL_SECONDS, failure_ttl=FAILED_JOB_TTL_SECONDS)
+        job = rq_queue(app).enqueue(
+            func,
+            args=args,
+            job_timeout=app.config["JOB_TIMEOUT_SECONDS"],
+            result_ttl=FINISHED_JOB_TTL_SECONDS,
+            failure_ttl=FAILED_JOB_TTL_SECONDS,
+        )
     except RedisError as error:
         raise QueueUnavailable(str(error)) from error
     return job.id

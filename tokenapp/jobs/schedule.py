@@ -57,9 +57,20 @@ def period_start(now: datetime, every: int) -> datetime:
 def claim_period(name: str, start: datetime, claimed_by: str) -> bool:
     """True for the one caller that records this job's period first, across every machine."""
     with write_transaction() as session:
-        won = session.execute(insert_ignoring_conflicts(PeriodicJobClaim, {
-            "name": name, "period_start": start, "claimed_by": claimed_by[:120], "claimed_at": utcnow(),
-        }).returning(PeriodicJobClaim.name)).first() is not None
+        won = (
+            session.execute(
+                insert_ignoring_conflicts(
+                    PeriodicJobClaim,
+                    {
+                        "name": name,
+                        "period_start": start,
+                        "claimed_by": claimed_by[:120],
+                        "claimed_at": utcnow(),
+                    },
+                ).returning(PeriodicJobClaim.name)
+            ).first()
+            is not None
+        )
     return won
 
 
@@ -67,8 +78,9 @@ def forget_old_claims(name: str, every: int) -> None:
     """Delete this job's claims older than KEEP_PERIODS periods."""
     cutoff = utcnow() - timedelta(seconds=every * KEEP_PERIODS)
     with write_transaction() as session:
-        session.execute(delete(PeriodicJobClaim).where(PeriodicJobClaim.name == name,
-                                                       PeriodicJobClaim.period_start < cutoff))
+        session.execute(
+            delete(PeriodicJobClaim).where(PeriodicJobClaim.name == name, PeriodicJobClaim.period_start < cutoff)
+        )
 
 
 class Scheduler:

@@ -23,8 +23,12 @@ def sweep_stale_charges() -> int:
     failed = runs.fail_refunded()
     discarded = uploads.discard_abandoned(2 * current_app.config["CHARGE_TTL_SECONDS"])
     if released or failed or discarded:
-        current_app.logger.info("sweep: refunded %d stale charge(s), failed %d interrupted run(s), "
-                                "deleted %d abandoned upload(s)", released, failed, discarded)
+        current_app.logger.info(
+            "sweep: refunded %d stale charge(s), failed %d interrupted run(s), deleted %d abandoned upload(s)",
+            released,
+            failed,
+            discarded,
+        )
     return released
 
 

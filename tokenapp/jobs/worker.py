@@ -45,8 +45,9 @@ def run(app: Flask, *, burst: bool = False, with_scheduler: bool = True) -> bool
         importlib.import_module(module)
     if with_scheduler:
         _fork_scheduler(app)
-    worker = AppWorker([rq_queue(app)], connection=redis_connection(app),
-                       job_monitoring_interval=JOB_MONITORING_INTERVAL)
+    worker = AppWorker(
+        [rq_queue(app)], connection=redis_connection(app), job_monitoring_interval=JOB_MONITORING_INTERVAL
+    )
     worker.app = app
     return worker.work(burst=burst, logging_level=logging.getLevelName(app.logger.getEffectiveLevel()))
 

@@ -189,8 +189,9 @@ class TokenDraw(Model):
     __tablename__ = "token_draws"
     __table_args__ = (Index("ix_token_draws_lot_id", "lot_id"),)
 
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("token_transactions.id", ondelete="CASCADE"),
-                                                primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey("token_transactions.id", ondelete="CASCADE"), primary_key=True
+    )
     lot_id: Mapped[int] = mapped_column(ForeignKey("token_lots.id", ondelete="CASCADE"), primary_key=True)
     tokens: Mapped[int] = mapped_column(Integer)
     cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

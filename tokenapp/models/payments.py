@@ -75,7 +75,9 @@ class TokenPurchase(Model):
     amount_refunded_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tokens_granted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
-    status: Mapped[str] = mapped_column(String(20), default=PurchaseStatus.PENDING, server_default=PurchaseStatus.PENDING)
+    status: Mapped[str] = mapped_column(
+        String(20), default=PurchaseStatus.PENDING, server_default=PurchaseStatus.PENDING
+    )
     dispute_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     failure_message: Mapped[str | None] = mapped_column(String(255), nullable=True)
     payment_alert: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -131,8 +133,9 @@ class StripeEvent(Model):
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(20), default=StripeEventStatus.RECEIVED,
-                                        server_default=StripeEventStatus.RECEIVED)
+    status: Mapped[str] = mapped_column(
+        String(20), default=StripeEventStatus.RECEIVED, server_default=StripeEventStatus.RECEIVED
+    )
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

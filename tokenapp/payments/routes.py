@@ -14,8 +14,13 @@ from .forms import BuyPackageForm, CancelCheckoutForm, SubscribeForm
 
 
 def _catalog_context() -> dict:
-    return {"packages": catalog.active_packages(), "plan": catalog.active_plan(),
-            "features": catalog.active_features(), "buy_form": BuyPackageForm(), "subscribe_form": SubscribeForm()}
+    return {
+        "packages": catalog.active_packages(),
+        "plan": catalog.active_plan(),
+        "features": catalog.active_features(),
+        "buy_form": BuyPackageForm(),
+        "subscribe_form": SubscribeForm(),
+    }
 
 
 @bp.get("/pricing")
@@ -35,8 +40,9 @@ def pricing_hybrid():
 def buy():
     """Pick a token pack or the Unlimited plan."""
     history = purchases.user_purchases(current_user.id, limit=5)
-    return render_template("payments/buy.html", history=history,
-                           subscription=subscriptions.current(current_user.id), **_catalog_context())
+    return render_template(
+        "payments/buy.html", history=history, subscription=subscriptions.current(current_user.id), **_catalog_context()
+    )
 
 
 def _send_to_checkout(form, start):
@@ -87,8 +93,7 @@ def purchase_status(purchase_id: int):
     outcome = checkout_return.refresh(current_user.id, purchase_id)
     if outcome.kind == PurchaseStatus.PAID:
         note_balance_changed()  # the webhook may have credited it: the badge should look again
-    return render_template("payments/_purchase_status.html", outcome=outcome,
-                           attempt=attempt + 1)
+    return render_template("payments/_purchase_status.html", outcome=outcome, attempt=attempt + 1)
 
 
 @bp.get("/tokens/cancel")

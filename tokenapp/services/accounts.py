@@ -29,8 +29,9 @@ def register(email: str, password: str, referral_code: str | None = None) -> Use
     email = normalize_email(email)
     try:
         with write_transaction():
-            user = User(email=email, password_hash=passwords.hash_password(password),
-                        referral_code=_new_referral_code())
+            user = User(
+                email=email, password_hash=passwords.hash_password(password), referral_code=_new_referral_code()
+            )
             db.session.add(user)
             db.session.flush()
             ledger.open_account(user.id)

@@ -10,16 +10,22 @@ from ..models import AIFeature, SubscriptionPlan, TokenPackage
 
 def active_features() -> list[AIFeature]:
     """Active features in catalog order."""
-    return list(db.session.execute(
-        select(AIFeature).where(AIFeature.is_active.is_(True)).order_by(AIFeature.sort_order, AIFeature.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(AIFeature).where(AIFeature.is_active.is_(True)).order_by(AIFeature.sort_order, AIFeature.id)
+        ).scalars()
+    )
 
 
 def active_packages() -> list[TokenPackage]:
     """Active packages, cheapest first."""
-    return list(db.session.execute(
-        select(TokenPackage).where(TokenPackage.is_active.is_(True)).order_by(TokenPackage.sort_order, TokenPackage.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(TokenPackage)
+            .where(TokenPackage.is_active.is_(True))
+            .order_by(TokenPackage.sort_order, TokenPackage.id)
+        ).scalars()
+    )
 
 
 def active_plan(key: str = "unlimited") -> SubscriptionPlan | None:
@@ -52,15 +58,34 @@ def seed() -> dict[str, int]:
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     with write_transaction():
         for order, (key, name, tokens, price) in enumerate(PACKAGES):
-            fields = {"name": name, "tokens": tokens, "bonus_tokens": bulk_bonus(tokens, price),
-                      "price_cents": price, "currency": "usd", "sort_order": order, "is_active": True}
+            fields = {
+                "name": name,
+                "tokens": tokens,
+                "bonus_tokens": bulk_bonus(tokens, price),
+                "price_cents": price,
+                "currency": "usd",
+                "sort_order": order,
+                "is_active": True,
+            }
             counts[_upsert(TokenPackage, key, fields)] += 1
         for order, (key, name, category, cost, description) in enumerate(FEATURES):
-            fields = {"name": name, "category": category, "cost": cost, "description": description,
-                      "sort_order": order, "is_active": True}
+            fields = {
+                "name": name,
+                "category": category,
+                "cost": cost,
+                "description": description,
+                "sort_order": order,
+                "is_active": True,
+            }
             counts[_upsert(AIFeature, key, fields)] += 1
         for key, name, description, price, interval in PLANS:
-            fields = {"name": name, "description": description, "price_cents": price, "interval": interval,
-                      "currency": "usd", "is_active": True}
+            fields = {
+                "name": name,
+                "description": description,
+                "price_cents": price,
+                "interval": interval,
+                "currency": "usd",
+                "is_active": True,
+            }
             counts[_upsert(SubscriptionPlan, key, fields)] += 1
     return counts

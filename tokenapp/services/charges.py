@@ -50,11 +50,27 @@ _ZERO_AMOUNT = update(_CHARGES).where(_CHARGES.c.id == bindparam("charge")).valu
 def _priced_insert(dialect_insert):
     """INSERT the held charge priced from ai_features, skipping a taken idempotency key."""
     priced = select(
-        bindparam("new_id", type_=String), bindparam("owner", type_=Integer), _FEATURES.c.key, _FEATURES.c.cost,
-        _FEATURES.c.cost, bindparam("request_key", type_=String), literal(ChargeStatus.HELD.value),
-        bindparam("moment", type_=UTCDateTime), bindparam("deadline", type_=UTCDateTime),
+        bindparam("new_id", type_=String),
+        bindparam("owner", type_=Integer),
+        _FEATURES.c.key,
+        _FEATURES.c.cost,
+        _FEATURES.c.cost,
+        bindparam("request_key", type_=String),
+        literal(ChargeStatus.HELD.value),
+        bindparam("moment", type_=UTCDateTime),
+        bindparam("deadline", type_=UTCDateTime),
     ).where(_FEATURES.c.key == bindparam("feature", type_=String), _FEATURES.c.is_active.is_(True))
-    columns = ["id", "user_id", "feature_key", "cost", "amount", "idempotency_key", "status", "created_at", "expires_at"]
+    columns = [
+        "id",
+        "user_id",
+        "feature_key",
+        "cost",
+        "amount",
+        "idempotency_key",
+        "status",
+        "created_at",
+        "expires_at",
+    ]
     return dialect_insert(_CHARGES).from_select(columns, priced).on_conflict_do_nothing().returning(_CHARGES.c.cost)
 
 
@@ -82,17 +98,31 @@ def _insert_charge(tx: Session, charge_id, user_id, feature_key, idempotency_key
     An unknown or inactive feature raises UnknownFeature.
     """
     stmt = _INSERT_CHARGE[tx.get_bind().dialect.name]
-    cost = tx.connection().execute(stmt, {"new_id": charge_id, "owner": user_id, "request_key": idempotency_key,
-                                           "moment": now, "deadline": expires_at, "feature": feature_key}).scalar()
+    cost = (
+        tx.connection()
+        .execute(
+            stmt,
+            {
+                "new_id": charge_id,
+                "owner": user_id,
+                "request_key": idempotency_key,
+                "moment": now,
+                "deadline": expires_at,
+                "feature": feature_key,
+            },
+        )
+        .scalar()
+    )
     if cost is None and (idempotency_key is None or not _feature_exists(tx, feature_key)):
         raise UnknownFeature(f"No feature called {feature_key!r}.")
     return cost
 
 
 def _feature_exists(tx: Session, feature_key: str) -> bool:
-    return tx.execute(
-        select(AIFeature.id).where(AIFeature.key == feature_key, AIFeature.is_active.is_(True))
-    ).first() is not None
+    return (
+        tx.execute(select(AIFeature.id).where(AIFeature.key == feature_key, AIFeature.is_active.is_(True))).first()
+        is not None
+    )
 
 
 def _replay(tx: Session, user_id: int, feature_key: str, idempotency_key: str | None) -> ChargeResult:
@@ -101,24 +131,29 @@ def _replay(tx: Session, user_id: int, feature_key: str, idempotency_key: str | 
     ).scalar_one()
     if existing.feature_key != feature_key:
         raise IdempotencyConflict("This idempotency key was already used for another feature.")
-    return ChargeResult(existing.id, existing.feature_key, existing.amount, ledger.current_balance(user_id), replayed=True)
+    return ChargeResult(
+        existing.id, existing.feature_key, existing.amount, ledger.current_balance(user_id), replayed=True
+    )
 
 
 def consume_charge(charge_id: str, user_id: int, feature_key: str) -> None:
     """Mark a held charge as used by a run of its feature, by its owner, once."""
     with write_transaction():
-        done = cast(CursorResult, db.session.execute(
-            update(TokenCharge)
-            .where(
-                TokenCharge.id == charge_id,
-                TokenCharge.user_id == user_id,
-                TokenCharge.feature_key == feature_key,
-                TokenCharge.status == ChargeStatus.HELD.value,
-                TokenCharge.expires_at > utcnow(),
-            )
-            .values(status=ChargeStatus.CONSUMED.value, settled_at=utcnow()),
-            execution_options=NO_SYNC,
-        )).rowcount
+        done = cast(
+            CursorResult,
+            db.session.execute(
+                update(TokenCharge)
+                .where(
+                    TokenCharge.id == charge_id,
+                    TokenCharge.user_id == user_id,
+                    TokenCharge.feature_key == feature_key,
+                    TokenCharge.status == ChargeStatus.HELD.value,
+                    TokenCharge.expires_at > utcnow(),
+                )
+                .values(status=ChargeStatus.CONSUMED.value, settled_at=utcnow()),
+                execution_options=NO_SYNC,
+            ),
+        ).rowcount
     if done != 1:
         raise ChargeNotUsable("This charge cannot be used: it is settled, expired, or not yours.")
 

@@ -40,6 +40,7 @@ class Outcome:
 
 def _session(session_id: str) -> dict:
     """The Checkout Session as Stripe said it within the last few seconds."""
+
     def fetch() -> stripe.checkout.Session:
         with stripe_api.reading("checkout session", session_id):
             return stripe_api.client().v1.checkout.sessions.retrieve(session_id)
@@ -51,12 +52,17 @@ def confirm(user_id: int, session_id: str | None) -> Outcome:
     """Check a returning payer's Checkout Session with Stripe and settle it."""
     if not session_id or not SESSION_ID.match(session_id):
         raise NotFound("No such checkout.")
-    purchase = db.session.execute(select(TokenPurchase.id).where(
-        TokenPurchase.stripe_checkout_session_id == session_id, TokenPurchase.user_id == user_id)).scalar()
+    purchase = db.session.execute(
+        select(TokenPurchase.id).where(
+            TokenPurchase.stripe_checkout_session_id == session_id, TokenPurchase.user_id == user_id
+        )
+    ).scalar()
     if purchase is not None:
         return refresh(user_id, purchase)
     session = _session(session_id)
-    if stripe_api.field(session, "mode") != "subscription" or stripe_api.field(session, "client_reference_id") != str(user_id):
+    if stripe_api.field(session, "mode") != "subscription" or stripe_api.field(session, "client_reference_id") != str(
+        user_id
+    ):
         raise NotFound("No such checkout.")
     sub_id = stripe_api.object_id(stripe_api.field(session, "subscription"))
     subscription = subscriptions.fetch(sub_id) if sub_id else None

@@ -37,9 +37,7 @@ class InsufficientTokens(DomainError):
     status = 402
 
     def __init__(self, balance: int, cost: int):
-        super().__init__(
-            f"This needs {cost} tokens and you have {balance}.", balance=balance, cost=cost
-        )
+        super().__init__(f"This needs {cost} tokens and you have {balance}.", balance=balance, cost=cost)
         self.balance = balance
         self.cost = cost
 

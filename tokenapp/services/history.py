@@ -21,8 +21,13 @@ def feature_usage(user_id: int, limit: int = 5) -> list[tuple[str, int, int]]:
     runs = func.sum(case((TokenTransaction.type == "spend", 1), else_=0))
     rows = db.session.execute(
         select(TokenTransaction.feature_key, runs, -net)
-        .where(TokenTransaction.user_id == user_id, TokenTransaction.feature_key.is_not(None),
-               TokenTransaction.type.in_(("spend", "refund")))
-        .group_by(TokenTransaction.feature_key).order_by(runs.desc(), TokenTransaction.feature_key).limit(limit)
+        .where(
+            TokenTransaction.user_id == user_id,
+            TokenTransaction.feature_key.is_not(None),
+            TokenTransaction.type.in_(("spend", "refund")),
+        )
+        .group_by(TokenTransaction.feature_key)
+        .order_by(runs.desc(), TokenTransaction.feature_key)
+        .limit(limit)
     ).all()
     return [(key, int(count), int(spent)) for key, count, spent in rows]

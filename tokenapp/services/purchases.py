@@ -29,8 +29,13 @@ from .errors import NotFound, PaymentsUnavailable, UnknownPackage
 if TYPE_CHECKING:
     from stripe.params.checkout import SessionCreateParams
 
-FROZEN_DISPUTE_STATES = {DisputeStatus.WARNING_NEEDS_RESPONSE, DisputeStatus.WARNING_UNDER_REVIEW,
-                         DisputeStatus.NEEDS_RESPONSE, DisputeStatus.UNDER_REVIEW, DisputeStatus.LOST}
+FROZEN_DISPUTE_STATES = {
+    DisputeStatus.WARNING_NEEDS_RESPONSE,
+    DisputeStatus.WARNING_UNDER_REVIEW,
+    DisputeStatus.NEEDS_RESPONSE,
+    DisputeStatus.UNDER_REVIEW,
+    DisputeStatus.LOST,
+}
 FINAL_DISPUTE_STATES = {DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.WARNING_CLOSED}
 AMOUNT_MISMATCH = PurchaseStatus.AMOUNT_MISMATCH
 
@@ -48,9 +53,14 @@ def start_checkout(user: User, package_key: str | None) -> tuple[int, str]:
     if not package.stripe_price_id:
         raise PaymentsUnavailable("Payments are not set up yet (run `flask stripe-setup`).")
     with write_transaction():
-        purchase = TokenPurchase(user_id=user.id, package_id=package.id, tokens=package.tokens,
-                                 bonus_tokens=package.bonus_tokens, amount_cents=package.price_cents,
-                                 currency=package.currency)
+        purchase = TokenPurchase(
+            user_id=user.id,
+            package_id=package.id,
+            tokens=package.tokens,
+            bonus_tokens=package.bonus_tokens,
+            amount_cents=package.price_cents,
+            currency=package.currency,
+        )
         db.session.add(purchase)
         db.session.flush()
         purchase_id, email, customer = purchase.id, user.email, user.stripe_customer_id
@@ -71,7 +81,8 @@ def start_checkout(user: User, package_key: str | None) -> tuple[int, str]:
     try:
         with stripe_api.errors("checkout.sessions.create"):
             session = stripe_api.client().v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": f"tokenapp-checkout-{purchase_id}"})
+                params=params, options={"idempotency_key": f"tokenapp-checkout-{purchase_id}"}
+            )
     except Exception:
         _mark(purchase_id, status=PurchaseStatus.FAILED, failure_message="Could not start the checkout.")
         raise
@@ -109,8 +120,12 @@ def find_for_session(tx: Session, session) -> TokenPurchase | None:
     if purchase is None:
         purchase_id = id_or_none(stripe_api.field(stripe_api.field(session, "metadata", {}), "purchase_id"))
         if purchase_id is not None:
-            purchase = _locked(tx, select(TokenPurchase).where(TokenPurchase.id == purchase_id,
-                                                               TokenPurchase.stripe_checkout_session_id.is_(None)))
+            purchase = _locked(
+                tx,
+                select(TokenPurchase).where(
+                    TokenPurchase.id == purchase_id, TokenPurchase.stripe_checkout_session_id.is_(None)
+                ),
+            )
             if purchase is not None:
                 purchase.stripe_checkout_session_id = session["id"]
     return purchase
@@ -140,8 +155,9 @@ def apply_session(tx: Session, session) -> TokenPurchase | None:
     if payment_intent and purchase.stripe_payment_intent_id is None:
         purchase.stripe_payment_intent_id = payment_intent
     if stripe_api.field(session, "payment_status") == "paid":
-        _record_paid(purchase, session["id"], stripe_api.field(session, "amount_total"),
-                     stripe_api.field(session, "currency"))
+        _record_paid(
+            purchase, session["id"], stripe_api.field(session, "amount_total"), stripe_api.field(session, "currency")
+        )
     elif stripe_api.field(session, "status") == "expired" and purchase.status == PurchaseStatus.PENDING:
         purchase.status = PurchaseStatus.EXPIRED
     _reconcile(tx, purchase)
@@ -154,8 +170,9 @@ def apply_payment_intent(tx: Session, intent) -> None:
     if purchase is None:
         return
     if stripe_api.field(intent, "status") == "succeeded":
-        _record_paid(purchase, intent["id"], stripe_api.field(intent, "amount_received"),
-                     stripe_api.field(intent, "currency"))
+        _record_paid(
+            purchase, intent["id"], stripe_api.field(intent, "amount_received"), stripe_api.field(intent, "currency")
+        )
     elif purchase.status == PurchaseStatus.PENDING:
         error = stripe_api.field(intent, "last_payment_error", {})
         purchase.failure_message = str(stripe_api.field(error, "message", "The payment failed."))[:255]
@@ -199,10 +216,15 @@ def _record_paid(purchase: TokenPurchase, source_id: str, amount, currency) -> N
         return
     if amount != purchase.amount_cents or str(currency).lower() != purchase.currency.lower():
         purchase.status = AMOUNT_MISMATCH
-        purchase.payment_alert = (f"{source_id} paid {amount} {currency}; "
-                                  f"the price is {purchase.amount_cents} {purchase.currency}")[:255]
-        current_app.logger.error("payment alert: amount mismatch (purchase %s, user %s, %s)",
-                                 purchase.id, purchase.user_id, purchase.payment_alert)
+        purchase.payment_alert = (
+            f"{source_id} paid {amount} {currency}; the price is {purchase.amount_cents} {purchase.currency}"
+        )[:255]
+        current_app.logger.error(
+            "payment alert: amount mismatch (purchase %s, user %s, %s)",
+            purchase.id,
+            purchase.user_id,
+            purchase.payment_alert,
+        )
         return
     if purchase.status != PurchaseStatus.PAID:
         purchase.status = PurchaseStatus.PAID
@@ -231,8 +253,9 @@ def _reconcile(tx: Session, purchase: TokenPurchase) -> None:
     key = f"purchase:{purchase.id}"
     cents = value_cents(purchase, owed) - value_cents(purchase, purchase.tokens_granted)
     if purchase.completed_at is None and delta > 0:
-        ledger.grant_purchase(tx, purchase.user_id, delta, dedupe_key=key, note=f"Token pack, {label}",
-                              cost_cents=cents)
+        ledger.grant_purchase(
+            tx, purchase.user_id, delta, dedupe_key=key, note=f"Token pack, {label}", cost_cents=cents
+        )
         purchase.completed_at = utcnow()
     elif delta < 0:
         reason = "Disputed payment" if purchase.dispute_status else "Refund"
@@ -249,8 +272,11 @@ def value_cents(purchase: TokenPurchase, tokens: int) -> int:
 
 def user_purchases(user_id: int, limit: int = 20) -> list[TokenPurchase]:
     """The user's purchases, newest first."""
-    return list(db.session.execute(
-        select(TokenPurchase).where(TokenPurchase.user_id == user_id)
-        .order_by(TokenPurchase.created_at.desc(), TokenPurchase.id.desc()).limit(limit)
-    ).scalars())
-
+    return list(
+        db.session.execute(
+            select(TokenPurchase)
+            .where(TokenPurchase.user_id == user_id)
+            .order_by(TokenPurchase.created_at.desc(), TokenPurchase.id.desc())
+            .limit(limit)
+        ).scalars()
+    )

@@ -25,8 +25,12 @@ class Readiness:
 
     def as_dict(self) -> dict:
         """The JSON body of /readyz."""
-        return {"status": "ready" if self.ready else "unavailable", "failed": self.failed,
-                "checks": self.checks, "queue": {"depth": self.queue_depth}}
+        return {
+            "status": "ready" if self.ready else "unavailable",
+            "failed": self.failed,
+            "checks": self.checks,
+            "queue": {"depth": self.queue_depth},
+        }
 
 
 def check(app: Flask) -> Readiness:

@@ -35,8 +35,9 @@ def start(user_id: int) -> str:
     """Record a new session for the user (dropping their expired ones); return its id."""
     session_id = secrets.token_urlsafe(32)
     with write_transaction():
-        db.session.execute(delete(UserSession).where(UserSession.user_id == user_id,
-                                                     UserSession.created_at < _oldest_valid()))
+        db.session.execute(
+            delete(UserSession).where(UserSession.user_id == user_id, UserSession.created_at < _oldest_valid())
+        )
         db.session.add(UserSession(id=session_id, user_id=user_id))
     return session_id
 
@@ -45,8 +46,11 @@ _USERS, _SESSIONS = User.__table__, UserSession.__table__
 _LIVE_SESSION_USER = (
     select(*(attribute.columns[0].label(attribute.key) for attribute in User.__mapper__.column_attrs))
     .join_from(_USERS, _SESSIONS, _SESSIONS.c.user_id == _USERS.c.id)
-    .where(_USERS.c.id == bindparam("user_id"), _SESSIONS.c.id == bindparam("session_id"),
-           _SESSIONS.c.created_at >= bindparam("oldest", type_=_SESSIONS.c.created_at.type))
+    .where(
+        _USERS.c.id == bindparam("user_id"),
+        _SESSIONS.c.id == bindparam("session_id"),
+        _SESSIONS.c.created_at >= bindparam("oldest", type_=_SESSIONS.c.created_at.type),
+    )
 )
 
 
@@ -55,9 +59,15 @@ def user_for(user_id: str, session_id: str | None) -> User | None:
     number = id_or_none(user_id)
     if number is None:
         return None
-    row = read_one(db.session.connection(), _LIVE_SESSION_USER, {
-        "user_id": number, "session_id": session_id or "", "oldest": _oldest_valid(),
-    })
+    row = read_one(
+        db.session.connection(),
+        _LIVE_SESSION_USER,
+        {
+            "user_id": number,
+            "session_id": session_id or "",
+            "oldest": _oldest_valid(),
+        },
+    )
     return None if row is None else _as_loaded(row)
 
 
@@ -87,6 +97,10 @@ def end(session_id: str | None) -> None:
 
 def end_others(tx: Session, user_id: int, keep_session_id: str | None) -> int:
     """Revoke in `tx` every session of the user except `keep_session_id`; return how many ended."""
-    result = cast(CursorResult, tx.execute(delete(UserSession).where(
-        UserSession.user_id == user_id, UserSession.id != (keep_session_id or ""))))
+    result = cast(
+        CursorResult,
+        tx.execute(
+            delete(UserSession).where(UserSession.user_id == user_id, UserSession.id != (keep_session_id or ""))
+        ),
+    )
     return result.rowcount

@@ -7,7 +7,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 
 _INSERTS: dict[str, Callable[..., postgresql.Insert | sqlite.Insert]] = {
-    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 def insert_ignoring_conflicts(model, values: dict | None = None, *, select_from=None):

@@ -31,8 +31,9 @@ def client() -> stripe.StripeClient:
     cached = current_app.extensions.get("tokenapp_stripe")
     if cached is None or cached[0] != identity:
         base = config["STRIPE_API_BASE"]
-        built = stripe.StripeClient(config["STRIPE_SECRET_KEY"], base_addresses={"api": base} if base else None,
-                                    max_network_retries=2)
+        built = stripe.StripeClient(
+            config["STRIPE_SECRET_KEY"], base_addresses={"api": base} if base else None, max_network_retries=2
+        )
         cached = current_app.extensions["tokenapp_stripe"] = (identity, built)
     return cached[1]
 

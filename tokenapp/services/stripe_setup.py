@@ -31,25 +31,39 @@ class SyncedPrice:
 
 
 def _wanted(item, recurring: str | None) -> dict:
-    return {"lookup_key": f"tokenapp_{item.key}", "unit_amount": item.price_cents,
-            "currency": item.currency, "recurring": recurring}
+    return {
+        "lookup_key": f"tokenapp_{item.key}",
+        "unit_amount": item.price_cents,
+        "currency": item.currency,
+        "recurring": recurring,
+    }
 
 
 def _matches(price, wanted: dict) -> bool:
     recurring = stripe_api.field(stripe_api.field(price, "recurring", {}), "interval")
-    return (price.unit_amount == wanted["unit_amount"] and price.currency == wanted["currency"]
-            and recurring == wanted["recurring"] and price.active)
+    return (
+        price.unit_amount == wanted["unit_amount"]
+        and price.currency == wanted["currency"]
+        and recurring == wanted["recurring"]
+        and price.active
+    )
 
 
 def _product(client: stripe.StripeClient, item, existing_price: stripe.Price | None, description: str) -> str:
     name, metadata = f"{item.name}", {"tokenapp_key": item.key}
     if existing_price is not None:
-        product = client.v1.products.retrieve(cast(str, stripe_api.object_id(existing_price.product)))  # a Price has one
+        product = client.v1.products.retrieve(
+            cast(str, stripe_api.object_id(existing_price.product))
+        )  # a Price has one
         if (product.name, product.description) != (name, description):
-            client.v1.products.update(product.id, params={"name": name, "description": description, "metadata": metadata})
+            client.v1.products.update(
+                product.id, params={"name": name, "description": description, "metadata": metadata}
+            )
         return product.id
-    return client.v1.products.create(params={"name": name, "description": description, "metadata": metadata},
-                                     options={"idempotency_key": f"tokenapp-product-{item.key}"}).id
+    return client.v1.products.create(
+        params={"name": name, "description": description, "metadata": metadata},
+        options={"idempotency_key": f"tokenapp-product-{item.key}"},
+    ).id
 
 
 def _sync_one(client: stripe.StripeClient, item, description: str, recurring: str | None = None) -> SyncedPrice:
@@ -59,9 +73,14 @@ def _sync_one(client: stripe.StripeClient, item, description: str, recurring: st
     product_id = _product(client, item, existing, description)
     if existing is not None and _matches(existing, wanted):
         return SyncedPrice(item.key, product_id, existing.id, item.price_cents, "unchanged")
-    params: PriceCreateParams = {"product": product_id, "unit_amount": wanted["unit_amount"], "currency": wanted["currency"],
-                                 "lookup_key": wanted["lookup_key"], "transfer_lookup_key": True,
-                                 "metadata": {"tokenapp_key": item.key}}
+    params: PriceCreateParams = {
+        "product": product_id,
+        "unit_amount": wanted["unit_amount"],
+        "currency": wanted["currency"],
+        "lookup_key": wanted["lookup_key"],
+        "transfer_lookup_key": True,
+        "metadata": {"tokenapp_key": item.key},
+    }
     if recurring:
         params["recurring"] = {"interval": recurring}
     price = client.v1.prices.create(params=params)

@@ -33,7 +33,8 @@ def _ensure_customer(user: User) -> str:
     with stripe_api.errors("customers.create"):
         customer = stripe_api.client().v1.customers.create(
             params={"email": user.email, "metadata": {"user_id": str(user.id)}},
-            options={"idempotency_key": f"tokenapp-customer-{user.id}"})
+            options={"idempotency_key": f"tokenapp-customer-{user.id}"},
+        )
     with write_transaction():
         db.session.get_one(User, user.id).stripe_customer_id = customer.id
     return customer.id
@@ -47,16 +48,18 @@ def start_checkout(user: User) -> str:
     customer = _ensure_customer(user)
     metadata = {"user_id": str(user.id), "plan_key": plan.key}
     with stripe_api.errors("checkout.sessions.create"):
-        session = stripe_api.client().v1.checkout.sessions.create(params={
-            "mode": "subscription",
-            "customer": customer,
-            "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
-            "client_reference_id": str(user.id),
-            "metadata": metadata,
-            "subscription_data": {"metadata": metadata},
-            "success_url": success_url(),
-            "cancel_url": current_app.config["APP_BASE_URL"] + url_for("payments.cancel"),
-        })
+        session = stripe_api.client().v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": customer,
+                "line_items": [{"price": plan.stripe_price_id, "quantity": 1}],
+                "client_reference_id": str(user.id),
+                "metadata": metadata,
+                "subscription_data": {"metadata": metadata},
+                "success_url": success_url(),
+                "cancel_url": current_app.config["APP_BASE_URL"] + url_for("payments.cancel"),
+            }
+        )
     return cast(str, session.url)  # a hosted Checkout Session always has one
 
 
@@ -95,22 +98,40 @@ def apply(tx: Session, subscription) -> int | None:
     if user_id is None:
         return None
     # Insert-if-missing, then lock: the webhook and the success page may both arrive first.
-    tx.execute(insert_ignoring_conflicts(Subscription, {
-        "id": subscription["id"], "user_id": user_id, "plan_key": "unlimited", "status": SubscriptionStatus.INCOMPLETE,
-        "updated_at": utcnow()}))
+    tx.execute(
+        insert_ignoring_conflicts(
+            Subscription,
+            {
+                "id": subscription["id"],
+                "user_id": user_id,
+                "plan_key": "unlimited",
+                "status": SubscriptionStatus.INCOMPLETE,
+                "updated_at": utcnow(),
+            },
+        )
+    )
     row = tx.get_one(Subscription, subscription["id"], with_for_update=True, populate_existing=True)
     row.status = stripe_api.field(subscription, "status", SubscriptionStatus.INCOMPLETE)
     row.cancel_at_period_end = bool(stripe_api.field(subscription, "cancel_at_period_end", False))
     row.current_period_end = _period_end(subscription)
     row.updated_at = utcnow()
     tx.flush()
-    active = tx.execute(select(Subscription.id).where(
-        Subscription.user_id == user_id, Subscription.status.in_(UNLIMITED_STATES))).first() is not None
+    active = (
+        tx.execute(
+            select(Subscription.id).where(Subscription.user_id == user_id, Subscription.status.in_(UNLIMITED_STATES))
+        ).first()
+        is not None
+    )
     writer.set_unlimited(tx, user_id, active)
     return user_id
 
 
 def current(user_id: int) -> Subscription | None:
     """The user's newest subscription, if any."""
-    return db.session.execute(select(Subscription).where(Subscription.user_id == user_id)
-                              .order_by(Subscription.updated_at.desc())).scalars().first()
+    return (
+        db.session.execute(
+            select(Subscription).where(Subscription.user_id == user_id).order_by(Subscription.updated_at.desc())
+        )
+        .scalars()
+        .first()
+    )

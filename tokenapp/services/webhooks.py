@@ -48,16 +48,27 @@ EVENT_TYPE = re.compile(r"[a-z_]{1,40}(\.[a-z_]{1,40}){0,5}")
 OBJECT_ID = re.compile(r"[a-z]{2,8}_[A-Za-z0-9_]{1,250}")
 
 SESSION_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.expired"}
-SUBSCRIPTION_EVENTS = {"customer.subscription.created", "customer.subscription.updated",
-                       "customer.subscription.deleted", "invoice.paid", "invoice.payment_failed"}
-DISPUTE_EVENTS = {"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
-                  "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated"}
+SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "invoice.paid",
+    "invoice.payment_failed",
+}
+DISPUTE_EVENTS = {
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+}
 OBJECT_KINDS = {
     **{t: "checkout.session" for t in SESSION_EVENTS | {"checkout.session.async_payment_failed"}},
     **{t: "subscription" for t in SUBSCRIPTION_EVENTS if t.startswith("customer.")},
     **{t: "invoice" for t in SUBSCRIPTION_EVENTS if t.startswith("invoice.")},
     **{t: "dispute" for t in DISPUTE_EVENTS},
-    "payment_intent.succeeded": "payment_intent", "payment_intent.payment_failed": "payment_intent",
+    "payment_intent.succeeded": "payment_intent",
+    "payment_intent.payment_failed": "payment_intent",
     "charge.refunded": "charge",
 }
 
@@ -110,10 +121,15 @@ def process(event: dict, *, replay: bool = False) -> bool:
             if not _claim(tx, event, replay):
                 return False
             _dispatch(tx, event["type"], context)
-            tx.execute(update(StripeEvent).where(StripeEvent.id == event["id"])
-                               .values(status=StripeEventStatus.PROCESSED, processed_at=utcnow()))
+            tx.execute(
+                update(StripeEvent)
+                .where(StripeEvent.id == event["id"])
+                .values(status=StripeEventStatus.PROCESSED, processed_at=utcnow())
+            )
     except (RejectedWebhook, StripeObjectMissing) as error:  # permanent: the event itself is wrong
-        rejection = error if isinstance(error, RejectedWebhook) else RejectedWebhook(f"Webhook rejected: {error.message}")
+        rejection = (
+            error if isinstance(error, RejectedWebhook) else RejectedWebhook(f"Webhook rejected: {error.message}")
+        )
         _record_rejection(event["id"], event["type"], event, rejection)
         raise rejection from None
     except Exception as error:  # transient or a bug: recorded, and Stripe retries
@@ -201,35 +217,67 @@ def _stand_in_id(text: str) -> str:
 
 def _already_processed(event_id: str) -> bool:
     """A cheap early answer for duplicates; the claim below stays the authority."""
-    return db.session.execute(select(StripeEvent.status).where(StripeEvent.id == event_id)).scalar() == StripeEventStatus.PROCESSED
+    return (
+        db.session.execute(select(StripeEvent.status).where(StripeEvent.id == event_id)).scalar()
+        == StripeEventStatus.PROCESSED
+    )
 
 
 def _claim(tx: Session, event: dict, replay: bool) -> bool:
-    row = {"id": event["id"], "type": str(event["type"])[:100], "payload": event, "status": StripeEventStatus.PROCESSING,
-           "received_at": utcnow()}
+    row = {
+        "id": event["id"],
+        "type": str(event["type"])[:100],
+        "payload": event,
+        "status": StripeEventStatus.PROCESSING,
+        "received_at": utcnow(),
+    }
     if tx.execute(insert_ignoring_conflicts(StripeEvent, row).returning(StripeEvent.id)).scalar():
         return True
     retryable = [StripeEventStatus.FAILED, StripeEventStatus.REJECTED]
     if replay:
         retryable.append(StripeEventStatus.PROCESSED)
-    return tx.execute(
-        update(StripeEvent).where(StripeEvent.id == event["id"], StripeEvent.status.in_(retryable))
-        .values(status=StripeEventStatus.PROCESSING, error=None).returning(StripeEvent.id)
-    ).scalar() is not None
+    return (
+        tx.execute(
+            update(StripeEvent)
+            .where(StripeEvent.id == event["id"], StripeEvent.status.in_(retryable))
+            .values(status=StripeEventStatus.PROCESSING, error=None)
+            .returning(StripeEvent.id)
+        ).scalar()
+        is not None
+    )
 
 
 def _record(event_id: str, event_type: str, payload: dict, status: StripeEventStatus, message: str) -> None:
     """Store the outcome of an event that was not processed (never over a processed one)."""
     with write_transaction():
-        db.session.execute(insert_ignoring_conflicts(StripeEvent, {
-            "id": event_id, "type": _printable(event_type)[:100], "payload": payload,
-            "status": status, "error": message, "received_at": utcnow()}))
-        db.session.execute(update(StripeEvent).where(StripeEvent.id == event_id, StripeEvent.status != StripeEventStatus.PROCESSED)
-                           .values(status=status, error=message))
+        db.session.execute(
+            insert_ignoring_conflicts(
+                StripeEvent,
+                {
+                    "id": event_id,
+                    "type": _printable(event_type)[:100],
+                    "payload": payload,
+                    "status": status,
+                    "error": message,
+                    "received_at": utcnow(),
+                },
+            )
+        )
+        db.session.execute(
+            update(StripeEvent)
+            .where(StripeEvent.id == event_id, StripeEvent.status != StripeEventStatus.PROCESSED)
+            .values(status=status, error=message)
+        )
 
 
 def _record_failure(event: dict, error: Exception) -> None:
-    _record(event["id"], str(event.get("type")), event, StripeEventStatus.FAILED, _printable(f"{type(error).__name__}: {error}")[:2000])
+    _record(
+        event["id"],
+        str(event.get("type")),
+        event,
+        StripeEventStatus.FAILED,
+        _printable(f"{type(error).__name__}: {error}")[:2000],
+    )
 
 
 def _record_rejection(event_id: str, event_type: str, payload: dict, rejection: RejectedWebhook) -> None:
@@ -246,9 +294,14 @@ def _record_rejection(event_id: str, event_type: str, payload: dict, rejection: 
 def _retrieve(kind: str, object_id: str):
     """Stripe's object as it is now, as plain data."""
     client = stripe_api.client().v1
-    fetch = {"checkout.session": client.checkout.sessions.retrieve, "payment_intent": client.payment_intents.retrieve,
-             "charge": client.charges.retrieve, "dispute": client.disputes.retrieve,
-             "invoice": client.invoices.retrieve, "subscription": client.subscriptions.retrieve}[kind]
+    fetch = {
+        "checkout.session": client.checkout.sessions.retrieve,
+        "payment_intent": client.payment_intents.retrieve,
+        "charge": client.charges.retrieve,
+        "dispute": client.disputes.retrieve,
+        "invoice": client.invoices.retrieve,
+        "subscription": client.subscriptions.retrieve,
+    }[kind]
     with stripe_api.reading(kind.replace(".", " "), object_id):
         found = stripe_api.as_dict(fetch(object_id))
     if kind == "checkout.session":
@@ -285,16 +338,29 @@ def _prefetch(event: dict) -> dict:
 
 def _claims_more(kind: str, claimed: dict, actual: dict) -> list[str]:
     """Where the event body says more than Stripe does, in fields that never move back."""
-    same = {"checkout.session": ("amount_total", "currency", "mode", "client_reference_id"),
-            "payment_intent": ("amount", "currency"), "charge": ("amount", "currency"), "dispute": ("currency",)}
+    same = {
+        "checkout.session": ("amount_total", "currency", "mode", "client_reference_id"),
+        "payment_intent": ("amount", "currency"),
+        "charge": ("amount", "currency"),
+        "dispute": ("currency",),
+    }
     grows = {"payment_intent": ("amount_received",), "charge": ("amount_refunded",)}
-    final: dict[str, dict[str, tuple[object, ...]]] = {"checkout.session": {"payment_status": ("paid",), "status": ("complete", "expired")},
-             "payment_intent": {"status": ("succeeded",)}, "charge": {"status": ("succeeded",), "paid": (True,)}}
+    final: dict[str, dict[str, tuple[object, ...]]] = {
+        "checkout.session": {"payment_status": ("paid",), "status": ("complete", "expired")},
+        "payment_intent": {"status": ("succeeded",)},
+        "charge": {"status": ("succeeded",), "paid": (True,)},
+    }
     lies = [name for name in same.get(kind, ()) if name in claimed and claimed[name] != actual.get(name)]
-    lies += [name for name in grows.get(kind, ()) if name in claimed and not (
-        type(claimed[name]) is int and claimed[name] <= (actual.get(name) or 0))]
-    lies += [name for name, values in final.get(kind, {}).items()
-             if claimed.get(name) in values and actual.get(name) != claimed[name]]
+    lies += [
+        name
+        for name in grows.get(kind, ())
+        if name in claimed and not (type(claimed[name]) is int and claimed[name] <= (actual.get(name) or 0))
+    ]
+    lies += [
+        name
+        for name, values in final.get(kind, {}).items()
+        if claimed.get(name) in values and actual.get(name) != claimed[name]
+    ]
     return lies
 
 
@@ -304,8 +370,13 @@ def _check_agreement(event: dict, kind: str, claimed: dict, actual: dict) -> Non
     if not lies:
         return
     detail = ", ".join(f"{name}: event {claimed.get(name)!r}, Stripe {actual.get(name)!r}" for name in lies)
-    current_app.logger.error("payment alert: event disagrees with Stripe (event %s, %s %s: %s)",
-                             event["id"], kind, claimed["id"], _printable(detail))
+    current_app.logger.error(
+        "payment alert: event disagrees with Stripe (event %s, %s %s: %s)",
+        event["id"],
+        kind,
+        claimed["id"],
+        _printable(detail),
+    )
     raise RejectedWebhook(f"Webhook rejected: the event disagrees with Stripe ({detail[:500]}).")
 
 

@@ -56,8 +56,9 @@ def dismiss_welcome():
 @bp.get("/tokens/how-it-works")
 def how_it_works():
     """What tokens are, what each feature costs, and how to earn them."""
-    return render_template("tokens/how_it_works.html", features=catalog.active_features(),
-                           packages=catalog.active_packages())
+    return render_template(
+        "tokens/how_it_works.html", features=catalog.active_features(), packages=catalog.active_packages()
+    )
 
 
 @bp.get("/test-tokens")
@@ -79,6 +80,10 @@ def features():
 def dashboard():
     """Balance, history, purchases and most-used features."""
     rows, more = history.transactions_page(current_user.id, 25)
-    return render_template("tokens/dashboard.html", rows=rows, more=more,
-                           purchases=purchases.user_purchases(current_user.id),
-                           usage=history.feature_usage(current_user.id))
+    return render_template(
+        "tokens/dashboard.html",
+        rows=rows,
+        more=more,
+        purchases=purchases.user_purchases(current_user.id),
+        usage=history.feature_usage(current_user.id),
+    )

@@ -10,19 +10,34 @@ from .textutil import has_metric, sentences, words
 PARTS = ("situation", "task", "action", "result")
 CUES = {
     "situation": r"\b(?:when|while|at my (?:last|previous|current)|in my (?:last|previous|current) (?:role|job)|our team|"
-                 r"the (?:company|team|project|client|hospital|school)|we (?:had|were)|there was|back in|"
-                 r"situation|context)\b",
+    r"the (?:company|team|project|client|hospital|school)|we (?:had|were)|there was|back in|"
+    r"situation|context)\b",
     "task": r"\b(?:my (?:goal|task|job|role|responsibility) was|i (?:needed|had|was asked|was responsible) to|"
-            r"responsible for|the goal was|tasked|objective|the challenge was|i had to)\b",
+    r"responsible for|the goal was|tasked|objective|the challenge was|i had to)\b",
     # "I" or "we" followed by a past-tense verb: regular -ed forms plus common irregular ones.
     "action": r"\b(?:i|we)\s+(?:also\s+|then\s+|quickly\s+|first\s+)?(?:(?!needed\b)\w+ed|built|led|made|wrote|ran|"
-              r"took|set up|spoke|met|brought|drove|began|chose|sent|taught|found|gave|got|kept|sold|told|went|won|"
-              r"rewrote|split|put|held|paid|dealt|sought)\b",
+    r"took|set up|spoke|met|brought|drove|began|chose|sent|taught|found|gave|got|kept|sold|told|went|won|"
+    r"rewrote|split|put|held|paid|dealt|sought)\b",
     "result": r"\b(?:as a result|result(?:ed|s)?|outcome|which (?:meant|led)|in the end|ultimately|reduced|increased|"
-              r"improved|saved|grew|cut|won|achieved|delivered|learned|learnt|percent)\b|%",
+    r"improved|saved|grew|cut|won|achieved|delivered|learned|learnt|percent)\b|%",
 }
-FILLERS = ("um", "uh", "like", "basically", "actually", "literally", "you know", "sort of", "kind of", "i guess",
-           "just", "really", "very", "stuff", "things")
+FILLERS = (
+    "um",
+    "uh",
+    "like",
+    "basically",
+    "actually",
+    "literally",
+    "you know",
+    "sort of",
+    "kind of",
+    "i guess",
+    "just",
+    "really",
+    "very",
+    "stuff",
+    "things",
+)
 PROMPTS = {
     "situation": "Add the context: where you were, when, and what was at stake.",
     "task": "Add your task: what you specifically were responsible for.",
@@ -100,10 +115,17 @@ def mock_interview(inputs: dict) -> dict:
     answer = required(inputs, "answer", "Your answer")
     fb = score_answer(question, answer)
     star = [f"{p.title()}: {'found' if fb.star[p] else 'missing'}" for p in PARTS]
-    return result(f"Feedback: {fb.score}/100", [
-        section("Question", question), section("What worked", fb.strengths),
-        section("What to improve", fb.improvements or ["Strong answer: rehearse it aloud once or twice."]),
-        section("STAR check", star)], **fb.to_dict(), role=text(inputs, "role"))
+    return result(
+        f"Feedback: {fb.score}/100",
+        [
+            section("Question", question),
+            section("What worked", fb.strengths),
+            section("What to improve", fb.improvements or ["Strong answer: rehearse it aloud once or twice."]),
+            section("STAR check", star),
+        ],
+        **fb.to_dict(),
+        role=text(inputs, "role"),
+    )
 
 
 def classify(story: str) -> dict[str, list[str]]:
@@ -144,6 +166,15 @@ def behavioral_answers(inputs: dict) -> dict:
     if not has_metric(story):
         tips.append("Add one number to the result: it is what interviewers remember.")
     fits = [question] if question else _fits(story)
-    return result("STAR answer", [*body, section("Your answer, in STAR order", answer),
-                                  section("To strengthen it", tips), section("Questions this story answers", fits)],
-                  parts=parts, missing=missing, words=len(words(story)))
+    return result(
+        "STAR answer",
+        [
+            *body,
+            section("Your answer, in STAR order", answer),
+            section("To strengthen it", tips),
+            section("Questions this story answers", fits),
+        ],
+        parts=parts,
+        missing=missing,
+        words=len(words(story)),
+    )

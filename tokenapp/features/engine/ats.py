@@ -21,17 +21,39 @@ def _checks(cv: ParsedResume) -> list[tuple[str, bool, int, str]]:
         ("Email address", bool(cv.email), 15, "Put your email in the body text, not only in a header or image."),
         ("Phone number", bool(cv.phone), 10, "Add a phone number near your name."),
         ("Name at the top", bool(cv.name), 5, "Start the resume with your full name on its own line."),
-        ("Experience heading", "experience" in found, 15, "Use a plain heading such as 'Experience' or 'Work History'."),
+        (
+            "Experience heading",
+            "experience" in found,
+            15,
+            "Use a plain heading such as 'Experience' or 'Work History'.",
+        ),
         ("Education heading", "education" in found, 10, "Add an 'Education' heading, even for one entry."),
         ("Skills heading", "skills" in found, 10, "Add a 'Skills' section listing tools and methods by name."),
-        ("Dates on every role", all(job.start for job in cv.experience) and bool(cv.experience), 5,
-         "Give each role a date range like 'Jan 2020 – Present'."),
+        (
+            "Dates on every role",
+            all(job.start for job in cv.experience) and bool(cv.experience),
+            5,
+            "Give each role a date range like 'Jan 2020 – Present'.",
+        ),
         ("No tables", not info.get("tables"), 10, "Move content out of tables: many ATS read cells out of order."),
-        ("No column layout", pipes <= 3, 5, "Lines split into columns with '|' may be read out of order; use one column."),
-        ("No icons or special symbols", len(_SYMBOLS.findall(cv.raw_text)) <= 3, 5,
-         "Replace icons and symbols with plain words (e.g. 'Email:' instead of an envelope icon)."),
-        ("Length", 250 <= count <= 1200, 5, f"At {count} words it is {'short' if count < 250 else 'long'}: "
-         "aim for 400–800 words (one or two pages)."),
+        (
+            "No column layout",
+            pipes <= 3,
+            5,
+            "Lines split into columns with '|' may be read out of order; use one column.",
+        ),
+        (
+            "No icons or special symbols",
+            len(_SYMBOLS.findall(cv.raw_text)) <= 3,
+            5,
+            "Replace icons and symbols with plain words (e.g. 'Email:' instead of an envelope icon).",
+        ),
+        (
+            "Length",
+            250 <= count <= 1200,
+            5,
+            f"At {count} words it is {'short' if count < 250 else 'long'}: aim for 400–800 words (one or two pages).",
+        ),
         ("Readable file type", info.get("type", "txt") in ("pdf", "docx", "txt"), 10, "Upload a PDF or DOCX."),
     ]
 
@@ -51,12 +73,22 @@ def ats_check(inputs: dict) -> dict:
         penalty += 15 if share < 60 else 5 if share < 80 else 0
         coverage = [f"{share}% of the posting's required keywords appear ({len(fit.required_matched)} of {total})."]
         if fit.required_missing:
-            coverage.append(f"Missing: {join_natural(fit.required_missing)}. Use the posting's exact wording where true.")
+            coverage.append(
+                f"Missing: {join_natural(fit.required_missing)}. Use the posting's exact wording where true."
+            )
         data = {"keyword_coverage": share, "missing_keywords": fit.required_missing}
     score = max(0, 100 - penalty)
     issues = [f"{name}: {advice}" for name, ok, _, advice in checks if not ok]
     passed = [name for name, ok, _, _ in checks if ok]
-    return result(f"ATS check: {score}/100", [
-        section("Issues to fix", issues or ["No layout or structure problems found."]),
-        section("Keyword coverage", coverage), section("Passed checks", passed)],
-        score=score, issues=issues, passed=passed, **data)
+    return result(
+        f"ATS check: {score}/100",
+        [
+            section("Issues to fix", issues or ["No layout or structure problems found."]),
+            section("Keyword coverage", coverage),
+            section("Passed checks", passed),
+        ],
+        score=score,
+        issues=issues,
+        passed=passed,
+        **data,
+    )

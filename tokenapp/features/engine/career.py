@@ -40,11 +40,25 @@ def skills_gap(inputs: dict) -> dict:
     coverage = round(100 * len(matched) / len(wanted)) if wanted else 0
     plan = [f"{s}: {LEARN[category(s)].format(s=s)}" for s in missing[:5]]
     notes = [] if have else ["Add your resume or list your skills to compare them; everything is shown as missing."]
-    return result(f"Skills gap: {target}", [
-        section("Coverage", f"You have {len(matched)} of {len(wanted)} core skills for {family.label} roles ({coverage}%)."),
-        section("You already have", matched), section("To learn, most important first", missing),
-        section("Learning plan", plan), section("Transferable strengths", transferable), section("Note", notes)],
-        coverage=coverage, matched=matched, missing=missing, transferable=transferable, family=family.key)
+    return result(
+        f"Skills gap: {target}",
+        [
+            section(
+                "Coverage",
+                f"You have {len(matched)} of {len(wanted)} core skills for {family.label} roles ({coverage}%).",
+            ),
+            section("You already have", matched),
+            section("To learn, most important first", missing),
+            section("Learning plan", plan),
+            section("Transferable strengths", transferable),
+            section("Note", notes),
+        ],
+        coverage=coverage,
+        matched=matched,
+        missing=missing,
+        transferable=transferable,
+        family=family.key,
+    )
 
 
 def _title(level: str, family: RoleFamily) -> str:
@@ -75,21 +89,42 @@ def career_path(inputs: dict) -> dict:
     interests = keywords(text(inputs, "interests"), 10)
     options = _options(family, level)
     # People move towards what they already know and what they say interests them; sort stably on that.
-    options.sort(key=lambda o: -(sum(s.lower() in have for s in o[1].skills)
-                                 + 2 * sum(w in (o[1].label + " " + " ".join(o[1].skills)).lower() for w in interests)))
+    options.sort(
+        key=lambda o: (
+            -(
+                sum(s.lower() in have for s in o[1].skills)
+                + 2 * sum(w in (o[1].label + " " + " ".join(o[1].skills)).lower() for w in interests)
+            )
+        )
+    )
     sections, data = [], []
     for kind, fam, lvl, timeline in options[:5]:
         title, pay = _title(lvl, fam), estimate(fam.label, lvl, text(inputs, "location"))
         build = [s for s in fam.skills if s.lower() not in have][:4]
         fit = [s for s in fam.skills if s.lower() in have][:4]
-        sections.append(section(f"{kind}: {title}", [
-            f"You already have: {join_natural(fit)}." if fit else "Few of the core skills yet: plan a longer runway.",
-            f"Build next: {join_natural(build)}." if build else "You cover the core skills: look for scope and impact.",
-            f"Typical base pay: {pay.format(pay.low)}–{pay.format(pay.high)} (estimate).", f"Timeline: {timeline}."]))
+        sections.append(
+            section(
+                f"{kind}: {title}",
+                [
+                    f"You already have: {join_natural(fit)}."
+                    if fit
+                    else "Few of the core skills yet: plan a longer runway.",
+                    f"Build next: {join_natural(build)}."
+                    if build
+                    else "You cover the core skills: look for scope and impact.",
+                    f"Typical base pay: {pay.format(pay.low)}–{pay.format(pay.high)} (estimate).",
+                    f"Timeline: {timeline}.",
+                ],
+            )
+        )
         data.append({"title": title, "kind": kind, "family": fam.key, "skills_to_build": build, "salary_mid": pay.mid})
     context = f"{level}-level" + (f", about {years} years" if known else "")
-    intro = f"From {current} ({context}), these are common next moves{', weighted to your interests' if interests else ''}."
-    return result(f"Career paths from {current}", [section("Where you are", intro), *sections], options=data, level=level)
+    intro = (
+        f"From {current} ({context}), these are common next moves{', weighted to your interests' if interests else ''}."
+    )
+    return result(
+        f"Career paths from {current}", [section("Where you are", intro), *sections], options=data, level=level
+    )
 
 
 def salary_analysis(inputs: dict) -> dict:
@@ -97,8 +132,17 @@ def salary_analysis(inputs: dict) -> dict:
     role = required(inputs, "role", "The role")
     est = estimate(role, text(inputs, "level"), text(inputs, "location"))
     headline = f"{est.format(est.low)} – {est.format(est.high)} a year (midpoint {est.format(est.mid)})"
-    tips = ["Use the midpoint as your anchor for a typical company; the top of the range fits larger firms and hubs.",
-            "Ask the recruiter for the role's band early: it saves both sides time.",
-            "Compare total compensation (bonus, equity, pension or 401k match), not only base salary."]
-    return result(f"Salary estimate: {role}", [section("Estimated base salary", headline),
-                  section("How we got there", est.reasoning), section("Using this number", tips)], **est.to_dict())
+    tips = [
+        "Use the midpoint as your anchor for a typical company; the top of the range fits larger firms and hubs.",
+        "Ask the recruiter for the role's band early: it saves both sides time.",
+        "Compare total compensation (bonus, equity, pension or 401k match), not only base salary.",
+    ]
+    return result(
+        f"Salary estimate: {role}",
+        [
+            section("Estimated base salary", headline),
+            section("How we got there", est.reasoning),
+            section("Using this number", tips),
+        ],
+        **est.to_dict(),
+    )

@@ -5,13 +5,16 @@ from dataclasses import dataclass
 from datetime import date
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-         r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _YEAR = r"(?:19[5-9]\d|20\d\d)"
 DATE = rf"(?:{MONTH},?\s+{_YEAR}|(?:0?[1-9]|1[0-2])[/.-]{_YEAR}|{_YEAR})"
 _NOW = r"(?:present|current(?:ly)?|now|today|date|ongoing)"
 RANGE = re.compile(
-    rf"(?<![\w/])(?P<start>{DATE})\s*(?:-|–|—|to|until|through|~)\s*(?P<end>{DATE}|{_NOW})(?![\w/])", re.I)
+    rf"(?<![\w/])(?P<start>{DATE})\s*(?:-|–|—|to|until|through|~)\s*(?P<end>{DATE}|{_NOW})(?![\w/])", re.I
+)
 YEAR = re.compile(rf"(?<!\d){_YEAR}(?!\d)")
 PRESENT = "Present"
 

@@ -10,20 +10,51 @@ from .roles import find_family
 from .skills import mentions, mentions_skill
 from .textutil import WEAK_OPENERS, has_metric, join_natural, sentence, upper_first, words
 
-_ING = {"building": "Built", "leading": "Led", "running": "Ran", "writing": "Wrote", "making": "Made",
-        "managing": "Managed", "developing": "Developed", "creating": "Created", "designing": "Designed",
-        "working": "Worked", "helping": "Supported", "supporting": "Supported", "handling": "Managed",
-        "maintaining": "Maintained", "coordinating": "Coordinated", "analyzing": "Analyzed", "analysing": "Analysed",
-        "teaching": "Taught", "selling": "Sold", "implementing": "Implemented", "planning": "Planned"}
-BUZZWORDS = ("hard-working", "hardworking", "team player", "results-driven", "results-oriented", "detail-oriented",
-             "go-getter", "self-motivated", "passionate", "synergy", "think outside the box", "dynamic", "motivated")
+_ING = {
+    "building": "Built",
+    "leading": "Led",
+    "running": "Ran",
+    "writing": "Wrote",
+    "making": "Made",
+    "managing": "Managed",
+    "developing": "Developed",
+    "creating": "Created",
+    "designing": "Designed",
+    "working": "Worked",
+    "helping": "Supported",
+    "supporting": "Supported",
+    "handling": "Managed",
+    "maintaining": "Maintained",
+    "coordinating": "Coordinated",
+    "analyzing": "Analyzed",
+    "analysing": "Analysed",
+    "teaching": "Taught",
+    "selling": "Sold",
+    "implementing": "Implemented",
+    "planning": "Planned",
+}
+BUZZWORDS = (
+    "hard-working",
+    "hardworking",
+    "team player",
+    "results-driven",
+    "results-oriented",
+    "detail-oriented",
+    "go-getter",
+    "self-motivated",
+    "passionate",
+    "synergy",
+    "think outside the box",
+    "dynamic",
+    "motivated",
+)
 
 
 def _strong_start(bullet: str) -> str:
     low = bullet.lower()
     for weak, strong in WEAK_OPENERS.items():
         if low.startswith(weak + " "):
-            return f"{strong} {bullet[len(weak) + 1:]}"
+            return f"{strong} {bullet[len(weak) + 1 :]}"
     first, _, rest = bullet.partition(" ")
     return f"{_ING[first.lower()]} {rest}" if first.lower() in _ING else bullet
 
@@ -58,7 +89,9 @@ def bullet_issues(bullet: str) -> list[str]:
 
 
 def _review_contact(cv: ParsedResume) -> list[str]:
-    missing = [label for label, value in (("email", cv.email), ("phone number", cv.phone), ("name", cv.name)) if not value]
+    missing = [
+        label for label, value in (("email", cv.email), ("phone number", cv.phone), ("name", cv.name)) if not value
+    ]
     notes = [f"Add your {join_natural(missing)} at the top."] if missing else ["Name, email and phone found."]
     if not any("linkedin" in link.lower() for link in cv.links):
         notes.append("Add your LinkedIn URL: recruiters check it.")
@@ -87,12 +120,13 @@ def _review_experience(cv: ParsedResume) -> tuple[list[str], int]:
         issues = bullet_issues(bullet)
         if issues:
             better = rewrite_bullet(bullet)
-            tip = f" Try: \"{better}\"" if better != sentence(bullet) else ""
-            notes.append(f"\"{bullet}\" — {'; '.join(issues)}.{tip}")
+            tip = f' Try: "{better}"' if better != sentence(bullet) else ""
+            notes.append(f'"{bullet}" — {"; ".join(issues)}.{tip}')
             penalty += 2 * len(issues)
     share = sum(has_metric(b) for _, b in bullets) * 100 // len(bullets)
-    notes.insert(0, f"{len(bullets)} bullets across {len(cv.experience)} roles; "
-                    f"{share}% include a number (aim for over half).")
+    notes.insert(
+        0, f"{len(bullets)} bullets across {len(cv.experience)} roles; {share}% include a number (aim for over half)."
+    )
     undated = [job.title or job.company for job in cv.experience if not job.start]
     if undated:
         notes.append(f"Add dates to: {join_natural(undated)}.")
@@ -100,7 +134,9 @@ def _review_experience(cv: ParsedResume) -> tuple[list[str], int]:
 
 
 def _review_skills(cv: ParsedResume, target: str, jd: str) -> list[str]:
-    notes = [f"{len(cv.skills)} skills found: {join_natural(cv.skills[:10])}."] if cv.skills else ["Add a Skills section."]
+    notes = (
+        [f"{len(cv.skills)} skills found: {join_natural(cv.skills[:10])}."] if cv.skills else ["Add a Skills section."]
+    )
     if len(cv.skills) > 30:
         notes.append("Over 30 skills reads as a keyword dump: keep the 15–20 most relevant.")
     if jd:
@@ -108,7 +144,9 @@ def _review_skills(cv: ParsedResume, target: str, jd: str) -> list[str]:
     else:
         wanted = [s for s in find_family(target).skills if s not in cv.skills] if target else []
     if wanted:
-        notes.append(f"{'The posting' if jd else target} asks for {join_natural(wanted[:6])}: add any you genuinely have.")
+        notes.append(
+            f"{'The posting' if jd else target} asks for {join_natural(wanted[:6])}: add any you genuinely have."
+        )
     return notes
 
 
@@ -118,16 +156,35 @@ def resume_review(inputs: dict) -> dict:
     target, jd = text(inputs, "target_role"), text(inputs, "job_description")
     experience, penalty = _review_experience(cv)
     contact, summary = _review_contact(cv), _review_summary(cv)
-    education = [f"{len(cv.education)} entr{'y' if len(cv.education) == 1 else 'ies'} found."] if cv.education else [
-        "Add an Education section (degree, institution, year), or certifications if more relevant."]
+    education = (
+        [f"{len(cv.education)} entr{'y' if len(cv.education) == 1 else 'ies'} found."]
+        if cv.education
+        else ["Add an Education section (degree, institution, year), or certifications if more relevant."]
+    )
     penalty += 10 * (not cv.summary) + 10 * (not cv.education) + 5 * (len(contact) > 1) + 10 * (not cv.skills)
     score = max(0, 100 - penalty)
-    fixes = [n for n in (contact[0] if not cv.email or not cv.phone else "", summary[0] if not cv.summary else "",
-                         experience[1] if len(experience) > 1 else "") if n][:3]
-    return result(f"Resume review: {score}/100", [
-        section("Top fixes", fixes), section("Contact details", contact), section("Summary", summary),
-        section("Experience", experience), section("Skills", _review_skills(cv, target, jd)),
-        section("Education", education)], score=score, words=len(words(cv.raw_text)))
+    fixes = [
+        n
+        for n in (
+            contact[0] if not cv.email or not cv.phone else "",
+            summary[0] if not cv.summary else "",
+            experience[1] if len(experience) > 1 else "",
+        )
+        if n
+    ][:3]
+    return result(
+        f"Resume review: {score}/100",
+        [
+            section("Top fixes", fixes),
+            section("Contact details", contact),
+            section("Summary", summary),
+            section("Experience", experience),
+            section("Skills", _review_skills(cv, target, jd)),
+            section("Education", education),
+        ],
+        score=score,
+        words=len(words(cv.raw_text)),
+    )
 
 
 def _relevance(bullet: str, wanted: list[str]) -> int:
@@ -154,8 +211,11 @@ def resume_tailoring(inputs: dict) -> dict:
     for job in cv.experience:
         ordered = sorted(job.bullets, key=lambda b: -_relevance(b, wanted))  # stable: ties keep resume order
         new = [rewrite_bullet(b, wanted) for b in ordered]
-        rewrites += [{"job": job.title or job.company, "before": b, "after": rewrite_bullet(b, wanted)}
-                     for b in job.bullets if rewrite_bullet(b, wanted) != sentence(b)]
+        rewrites += [
+            {"job": job.title or job.company, "before": b, "after": rewrite_bullet(b, wanted)}
+            for b in job.bullets
+            if rewrite_bullet(b, wanted) != sentence(b)
+        ]
         if new:
             heading = " — ".join(x for x in (job.title, job.company) if x) or "Experience"
             sections.append(section(heading, new))
@@ -163,8 +223,14 @@ def resume_tailoring(inputs: dict) -> dict:
     notes = [f"You list {s} but no bullet shows it: add where you used it." for s in unused[:5]]
     if fit.missing:
         notes.append(f"The posting also wants {join_natural(fit.missing[:6])}. Only add these if they are true.")
-    notes += [f"Add a number to: \"{b}\"" for _, b in cv.bullets() if not has_metric(b)][:3]
+    notes += [f'Add a number to: "{b}"' for _, b in cv.bullets() if not has_metric(b)][:3]
     skills_order = fit.matched + [s for s in cv.skills if s not in fit.matched]
     sections += [section("Keywords and numbers", notes), section("Skills section order", ", ".join(skills_order))]
-    return result(f"Resume tailored{' for ' + fit.role if fit.role else ''}", sections, rewrites=rewrites,
-                  matched=fit.matched, missing=fit.missing, score=fit.score)
+    return result(
+        f"Resume tailored{' for ' + fit.role if fit.role else ''}",
+        sections,
+        rewrites=rewrites,
+        matched=fit.matched,
+        missing=fit.missing,
+        score=fit.score,
+    )

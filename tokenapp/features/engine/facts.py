@@ -39,7 +39,7 @@ def clause(bullet: str) -> str:
     low = text.lower()
     for weak, strong in WEAK_OPENERS.items():
         if low.startswith(weak + " "):
-            text = f"{strong} {text[len(weak) + 1:]}"
+            text = f"{strong} {text[len(weak) + 1 :]}"
             break
     return lower_first(text)
 

@@ -28,10 +28,21 @@ MAX_PDF_OPERATIONS = 300_000  # operands and operators parsed per content stream
 MAX_PDF_FORMS = 200  # embedded forms drawn per page
 ALLOWED = {".pdf": "pdf", ".docx": "docx", ".txt": "txt"}
 _SIGNATURES = (
-    (b"%PDF-", "a PDF"), (b"PK\x03\x04", "a ZIP archive"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"), (b"MZ", "a Windows program"), (b"\x7fELF", "a program"), (b"{\\rtf", "an RTF document"),
-    (b"\xd0\xcf\x11\xe0", "an old-style Office document"), (b"Rar!", "a RAR archive"), (b"\x1f\x8b", "a GZIP archive"),
-    (b"RIFF", "a media file"), (b"BM", "a bitmap image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
+    (b"%PDF-", "a PDF"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a program"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Office document"),
+    (b"Rar!", "a RAR archive"),
+    (b"\x1f\x8b", "a GZIP archive"),
+    (b"RIFF", "a media file"),
+    (b"BM", "a bitmap image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
 )
 _ONLY = "Upload your resume as a PDF, Word (.docx) or plain text (.txt) file."
 
@@ -80,19 +91,26 @@ def check_upload(filename: str, data: bytes, max_bytes: int) -> str:
         raise ResumeFileError("empty_file", "The file is empty. Choose your resume file and upload it again.")
     if len(data) > max_bytes:
         limit = f"{max_bytes / (1024 * 1024):.0f} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
-        raise ResumeFileError("file_too_large", f"The file is larger than {limit}. Upload a smaller version of your resume.")
+        raise ResumeFileError(
+            "file_too_large", f"The file is larger than {limit}. Upload a smaller version of your resume."
+        )
     return check_type(filename, data)
 
 
 def _unreadable(what: str) -> ResumeFileError:
-    return ResumeFileError("unreadable_file", f"We couldn't read this {what}: it may be damaged or incomplete. "
-                           "Open it, save a fresh copy and upload that.")
+    return ResumeFileError(
+        "unreadable_file",
+        f"We couldn't read this {what}: it may be damaged or incomplete. Open it, save a fresh copy and upload that.",
+    )
 
 
 def too_complex(what: str) -> ResumeFileError:
     """The error for a file past the size or complexity the parser accepts."""
-    return ResumeFileError("too_complex", f"This {what} is too large or too complex to read. Save a simpler copy "
-                           "(fewer pages or images), or upload a DOCX or TXT version.")
+    return ResumeFileError(
+        "too_complex",
+        f"This {what} is too large or too complex to read. Save a simpler copy "
+        "(fewer pages or images), or upload a DOCX or TXT version.",
+    )
 
 
 @contextmanager
@@ -104,15 +122,21 @@ def _pdf_limits():
     if apply is None:
         yield
         return
-    wanted = {"zlib_maximum_output_length": MAX_PDF_STREAM, "lzw_maximum_output_length": MAX_PDF_STREAM,
-              "run_length_maximum_output_length": MAX_PDF_STREAM, "brotli_maximum_output_length": MAX_PDF_STREAM,
-              "jbig2_maximum_output_length": MAX_PDF_STREAM, "image_maximum_buffer_size": MAX_PDF_STREAM,
-              "array_based_stream_maximum_output_length": MAX_PDF_STREAM,
-              "maximum_declared_stream_length": MAX_PDF_STREAM, "page_tree_maximum_entries": MAX_PDF_PAGE_TREE,
-              "page_tree_maximum_page_entries": MAX_PDF_PAGE_TREE * 10,
-              "stream_parsing_work_maximum_count": MAX_PDF_OPERATIONS,
-              "stream_decoding_work_maximum_length": MAX_PDF_STREAM * 2,
-              "xform_maximum_invocations_per_extraction": MAX_PDF_FORMS}
+    wanted = {
+        "zlib_maximum_output_length": MAX_PDF_STREAM,
+        "lzw_maximum_output_length": MAX_PDF_STREAM,
+        "run_length_maximum_output_length": MAX_PDF_STREAM,
+        "brotli_maximum_output_length": MAX_PDF_STREAM,
+        "jbig2_maximum_output_length": MAX_PDF_STREAM,
+        "image_maximum_buffer_size": MAX_PDF_STREAM,
+        "array_based_stream_maximum_output_length": MAX_PDF_STREAM,
+        "maximum_declared_stream_length": MAX_PDF_STREAM,
+        "page_tree_maximum_entries": MAX_PDF_PAGE_TREE,
+        "page_tree_maximum_page_entries": MAX_PDF_PAGE_TREE * 10,
+        "stream_parsing_work_maximum_count": MAX_PDF_OPERATIONS,
+        "stream_decoding_work_maximum_length": MAX_PDF_STREAM * 2,
+        "xform_maximum_invocations_per_extraction": MAX_PDF_FORMS,
+    }
     known = set(getattr(pypdf.Configuration, "__dataclass_fields__", {}))
     with apply(**{name: value for name, value in wanted.items() if name in known}):
         yield
@@ -130,8 +154,9 @@ def pdf_text(data: bytes) -> tuple[str, dict]:
             warnings.simplefilter("ignore")  # malformed PDFs warn a lot; we only care whether text comes out
             reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted and not _decrypts(reader):
-                raise ResumeFileError("unreadable_file",
-                                      "This PDF is password-protected. Remove the password and upload it again.")
+                raise ResumeFileError(
+                    "unreadable_file", "This PDF is password-protected. Remove the password and upload it again."
+                )
             pages = reader.pages
             count = len(pages)
             texts: list[str]
@@ -177,8 +202,11 @@ def docx_text(data: bytes) -> tuple[str, dict]:
         raise _refuse(f"This file is named .docx but it isn't a Word document. {_ONLY}")
     # zipfile never unpacks a part past its declared size (a part that lies fails its CRC check), so
     # checking the declared sizes bounds what python-docx can unpack: a zip bomb is refused here.
-    if (len(parts) > MAX_ZIP_ENTRIES or sum(parts.values()) > MAX_UNPACKED
-            or parts["word/document.xml"] > MAX_DOCUMENT_XML):
+    if (
+        len(parts) > MAX_ZIP_ENTRIES
+        or sum(parts.values()) > MAX_UNPACKED
+        or parts["word/document.xml"] > MAX_DOCUMENT_XML
+    ):
         raise too_complex("Word file")
     try:
         return _docx_body(data)
@@ -240,7 +268,10 @@ def extract_text(filename: str, data: bytes, max_bytes: int) -> tuple[str, dict]
     kind = check_upload(filename, data, max_bytes)
     text, info = {"pdf": pdf_text, "docx": docx_text, "txt": txt_text}[kind](data)
     if sum(ch.isalpha() for ch in text) < 20:
-        raise ResumeFileError("no_text", "We couldn't find any text in this file. If it is a scanned image, "
-                              "export a text-based PDF from your editor or upload a DOCX or TXT version.")
+        raise ResumeFileError(
+            "no_text",
+            "We couldn't find any text in this file. If it is a scanned image, "
+            "export a text-based PDF from your editor or upload a DOCX or TXT version.",
+        )
     info["truncated"] = len(text) > MAX_CHARS
     return text[:MAX_CHARS], info

@@ -21,49 +21,122 @@ _COMPANY = (
     re.compile(rf"\b(?:At|at)\s++(?P<c>{_CAPS}),?\s++(?:we|you|our)\b"),
     re.compile(rf"(?P<c>{_CAPS})\s++is\s++(?:a|an|the|hiring|looking|seeking|building|on\s+a\s+mission)\b"),
 )
-_NOT_COMPANY = {"we", "you", "our", "this", "the", "it", "your", "role", "job", "team", "about", "us", "position",
-                "company", "they", "he", "she", "who", "what", "there", "here", "senior", "junior"}
+_NOT_COMPANY = {
+    "we",
+    "you",
+    "our",
+    "this",
+    "the",
+    "it",
+    "your",
+    "role",
+    "job",
+    "team",
+    "about",
+    "us",
+    "position",
+    "company",
+    "they",
+    "he",
+    "she",
+    "who",
+    "what",
+    "there",
+    "here",
+    "senior",
+    "junior",
+}
 _ROLE_LABEL = re.compile(rf"(?im)^{_SPACE}*(?:job{_SPACE}+title|title|position|role){_SPACE}*:\s*+(?P<r>[^\n]+)$")
 _ROLE_PHRASE = re.compile(
     r"(?:hiring|looking\s+for|seeking|searching\s+for|recruiting)\s+(?:an?\s+|our\s+next\s+|an?\s+new\s+)?"
-    r"(?P<r>(?:[A-Z][\w+#/&.-]*\s+){0,4}[A-Z][\w+#/&.-]*)")
-_REQ_HEAD = re.compile(r"^(?:requirements?|required|must[- ]haves?|(?:minimum |basic |key )?qualifications|"
-                       r"what you(?:'ll| will)? need|what we(?:'re| are)? looking for|you have|who you are|essential)", re.I)
-_PREF_HEAD = re.compile(r"^(?:nice[- ]to[- ]haves?|bonus(?: points)?|preferred(?: qualifications)?|pluses|desirable|"
-                        r"good to have|extra credit|it'?s a plus)", re.I)
-_RESP_HEAD = re.compile(r"^(?:responsibilities|what you(?:'ll| will)? do|the role|your role|day[- ]to[- ]day|"
-                        r"duties|in this role)", re.I)
-_OTHER_HEAD = re.compile(r"^(?:about|who we are|our (?:mission|story|values|team)|benefits|perks|what we offer|"
-                         r"why join|compensation|salary|location|how to apply)", re.I)
-_PREF_CUE = re.compile(r"nice[- ]to[- ]have|\bbonus\b|\bpreferred\b|\ba plus\b|\bideally\b|\bdesirable\b|"
-                       r"good to have|familiarity with|exposure to|\bplus\b", re.I)
+    r"(?P<r>(?:[A-Z][\w+#/&.-]*\s+){0,4}[A-Z][\w+#/&.-]*)"
+)
+_REQ_HEAD = re.compile(
+    r"^(?:requirements?|required|must[- ]haves?|(?:minimum |basic |key )?qualifications|"
+    r"what you(?:'ll| will)? need|what we(?:'re| are)? looking for|you have|who you are|essential)",
+    re.I,
+)
+_PREF_HEAD = re.compile(
+    r"^(?:nice[- ]to[- ]haves?|bonus(?: points)?|preferred(?: qualifications)?|pluses|desirable|"
+    r"good to have|extra credit|it'?s a plus)",
+    re.I,
+)
+_RESP_HEAD = re.compile(
+    r"^(?:responsibilities|what you(?:'ll| will)? do|the role|your role|day[- ]to[- ]day|"
+    r"duties|in this role)",
+    re.I,
+)
+_OTHER_HEAD = re.compile(
+    r"^(?:about|who we are|our (?:mission|story|values|team)|benefits|perks|what we offer|"
+    r"why join|compensation|salary|location|how to apply)",
+    re.I,
+)
+_PREF_CUE = re.compile(
+    r"nice[- ]to[- ]have|\bbonus\b|\bpreferred\b|\ba plus\b|\bideally\b|\bdesirable\b|"
+    r"good to have|familiarity with|exposure to|\bplus\b",
+    re.I,
+)
 _REQ_CUE = re.compile(r"\bmust\b|\brequired\b|\brequirement|\bessential\b|\bmandatory\b|\bat least\b|\bminimum\b", re.I)
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "nine": 9, "ten": 10}
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 # Possessive spaces: three optional parts each followed by `\s*` made "5" + 10,000 spaces cubic.
-_YEARS = re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s*+(?:\+|plus)?\s*+"
-                    r"(?:(?:-|–|to)\s*+\d{1,2}\s*+)?\+?\s*+(?:years?|yrs)", re.I)
-_SALARY = re.compile(r"[$£€₹]\s?\d[\d,.]*+\s?[kK]?(?:\s*+(?:-|–|to)\s*+[$£€₹]?\s?\d[\d,.]*+\s?[kK]?)?|"
-                     r"\b\d{2,3}\s?[kK]\s*(?:-|–|to)\s*\d{2,3}\s?[kK]\b|\b(?:USD|GBP|EUR|CAD|AUD|INR)\s?\d[\d,.]*", re.I)
+_YEARS = re.compile(
+    r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s*+(?:\+|plus)?\s*+"
+    r"(?:(?:-|–|to)\s*+\d{1,2}\s*+)?\+?\s*+(?:years?|yrs)",
+    re.I,
+)
+_SALARY = re.compile(
+    r"[$£€₹]\s?\d[\d,.]*+\s?[kK]?(?:\s*+(?:-|–|to)\s*+[$£€₹]?\s?\d[\d,.]*+\s?[kK]?)?|"
+    r"\b\d{2,3}\s?[kK]\s*(?:-|–|to)\s*\d{2,3}\s?[kK]\b|\b(?:USD|GBP|EUR|CAD|AUD|INR)\s?\d[\d,.]*",
+    re.I,
+)
 RED_FLAGS = (
-    (r"\brock\s?stars?\b|\bninjas?\b|\bgurus?\b|\bwizards?\b|\bsuperstars?\b", "Hype titles (rockstar, ninja, guru)",
-     "Often signals vague expectations or a culture of overwork."),
-    (r"unlimited (?:pto|vacation|paid time off|holiday)", "Unlimited PTO",
-     "Can mean people take less leave; ask how many days the team actually took last year."),
+    (
+        r"\brock\s?stars?\b|\bninjas?\b|\bgurus?\b|\bwizards?\b|\bsuperstars?\b",
+        "Hype titles (rockstar, ninja, guru)",
+        "Often signals vague expectations or a culture of overwork.",
+    ),
+    (
+        r"unlimited (?:pto|vacation|paid time off|holiday)",
+        "Unlimited PTO",
+        "Can mean people take less leave; ask how many days the team actually took last year.",
+    ),
     (r"fast[- ]paced", "Fast-paced", "Ask what a normal week looks like and how often priorities change."),
-    (r"wear(?:ing)? (?:many|multiple|a lot of) hats", "Wear many hats",
-     "The role may be several jobs in one; ask what is in scope."),
-    (r"like (?:a|one big) family", "\"We're like a family\"", "Can blur work and personal boundaries."),
+    (
+        r"wear(?:ing)? (?:many|multiple|a lot of) hats",
+        "Wear many hats",
+        "The role may be several jobs in one; ask what is in scope.",
+    ),
+    (r"like (?:a|one big) family", '"We\'re like a family"', "Can blur work and personal boundaries."),
     (r"work hard,? play hard", "Work hard, play hard", "May mean long hours; ask about typical working hours."),
-    (r"other duties as (?:assigned|required)", "Other duties as assigned",
-     "Ask how much of the job is outside the listed duties."),
+    (
+        r"other duties as (?:assigned|required)",
+        "Other duties as assigned",
+        "Ask how much of the job is outside the listed duties.",
+    ),
     (r"\bhustle\b|\bgrind\b", "Hustle culture", "Ask how the team avoids burnout."),
     (r"high[- ]pressure|thrive(?:s)? under pressure", "High pressure", "Ask about on-call, deadlines and staffing."),
-    (r"24/7|always[- ]on|available (?:at all times|around the clock)", "Always available",
-     "Ask about on-call and after-hours expectations."),
-    (r"competitive (?:salary|pay|compensation)", "\"Competitive salary\" without numbers", "Ask for the range early."),
-    (r"self[- ]starter|minimal supervision|hit the ground running", "Little onboarding",
-     "Ask what onboarding and mentoring look like."),
+    (
+        r"24/7|always[- ]on|available (?:at all times|around the clock)",
+        "Always available",
+        "Ask about on-call and after-hours expectations.",
+    ),
+    (r"competitive (?:salary|pay|compensation)", '"Competitive salary" without numbers', "Ask for the range early."),
+    (
+        r"self[- ]starter|minimal supervision|hit the ground running",
+        "Little onboarding",
+        "Ask what onboarding and mentoring look like.",
+    ),
 )
 
 
@@ -121,8 +194,12 @@ def _context(line: str, current: str) -> tuple[str, bool]:
     bare = strip_bullet(line).rstrip(":").strip()
     if is_bullet(line) or len(bare.split()) > 8:
         return current, False
-    for name, head in (("preferred", _PREF_HEAD), ("required", _REQ_HEAD), ("responsibilities", _RESP_HEAD),
-                       ("other", _OTHER_HEAD)):
+    for name, head in (
+        ("preferred", _PREF_HEAD),
+        ("required", _REQ_HEAD),
+        ("responsibilities", _RESP_HEAD),
+        ("other", _OTHER_HEAD),
+    ):
         if head.match(bare):
             return name, True
     return ("other", True) if line.endswith(":") else (current, False)
@@ -165,8 +242,9 @@ def analyse(text: str) -> JobPosting:
 
 @lru_cache(maxsize=32)
 def _analyse(text: str) -> JobPosting:
-    job = JobPosting(company=find_company(text), role=find_role(text), years_required=find_years(text),
-                     red_flags=find_flags(text))
+    job = JobPosting(
+        company=find_company(text), role=find_role(text), years_required=find_years(text), red_flags=find_flags(text)
+    )
     salary = _SALARY.search(text or "")
     job.salary = clean(salary.group(0)) if salary else ""
     _classify(text, job)

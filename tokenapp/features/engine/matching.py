@@ -48,7 +48,9 @@ def as_resume(resume: "ParsedResume | str | list[str] | dict | None") -> ParsedR
     return parse_text(resume or "")
 
 
-def match(resume: "ParsedResume | str | list[str] | dict", job_description: str, today: date | None = None) -> MatchResult:
+def match(
+    resume: "ParsedResume | str | list[str] | dict", job_description: str, today: date | None = None
+) -> MatchResult:
     """Score 0–100 of a resume (or skills list) against a job description, with the reasoning."""
     cv = as_resume(resume)
     job = analyse(job_description)
@@ -57,11 +59,21 @@ def match(resume: "ParsedResume | str | list[str] | dict", job_description: str,
     pref_hit = [s for s in job.preferred if s.lower() in have]
     years = None if isinstance(resume, (list, tuple)) else cv.years_of_experience(today)
     result = MatchResult(
-        score=0, matched=req_hit + pref_hit, missing=[s for s in job.skills if s.lower() not in have],
-        extra=[s for s in cv.skills if s.lower() not in {j.lower() for j in job.skills}], summary="",
-        recommendations=[], required_matched=req_hit, required_missing=[s for s in job.required if s not in req_hit],
-        preferred_matched=pref_hit, preferred_missing=[s for s in job.preferred if s not in pref_hit],
-        years_required=job.years_required, years_found=years, company=job.company, role=job.role)
+        score=0,
+        matched=req_hit + pref_hit,
+        missing=[s for s in job.skills if s.lower() not in have],
+        extra=[s for s in cv.skills if s.lower() not in {j.lower() for j in job.skills}],
+        summary="",
+        recommendations=[],
+        required_matched=req_hit,
+        required_missing=[s for s in job.required if s not in req_hit],
+        preferred_matched=pref_hit,
+        preferred_missing=[s for s in job.preferred if s not in pref_hit],
+        years_required=job.years_required,
+        years_found=years,
+        company=job.company,
+        role=job.role,
+    )
     result.score = _score(result, cv, job_description)
     result.summary = _summary(result, job)
     result.recommendations = _advice(result, cv)
@@ -70,7 +82,8 @@ def match(resume: "ParsedResume | str | list[str] | dict", job_description: str,
 
 def _skill_share(result: MatchResult, cv: ParsedResume, job_description: str) -> float:
     total = REQUIRED_WEIGHT * (len(result.required_matched) + len(result.required_missing)) + PREFERRED_WEIGHT * (
-        len(result.preferred_matched) + len(result.preferred_missing))
+        len(result.preferred_matched) + len(result.preferred_missing)
+    )
     if total:
         got = REQUIRED_WEIGHT * len(result.required_matched) + PREFERRED_WEIGHT * len(result.preferred_matched)
         return got / total
@@ -97,16 +110,21 @@ def _summary(r: MatchResult, job: JobPosting) -> str:
     req_total = len(r.required_matched) + len(r.required_missing)
     pref_total = len(r.preferred_matched) + len(r.preferred_missing)
     if req_total:
-        parts.append(f"You show {len(r.required_matched)} of {req_total} required skills"
-                     + (f" ({join_natural(r.required_matched[:8])})" if r.required_matched else "") + ".")
+        parts.append(
+            f"You show {len(r.required_matched)} of {req_total} required skills"
+            + (f" ({join_natural(r.required_matched[:8])})" if r.required_matched else "")
+            + "."
+        )
     if pref_total:
         parts.append(f"You show {len(r.preferred_matched)} of {pref_total} nice-to-haves.")
     if not req_total and not pref_total:
         parts.append("The posting names no skills we recognise, so the score compares its key words with your resume.")
     if r.years_required:
         parts.append(_years_sentence(r))
-    parts.append(f"Skills count {REQUIRED_WEIGHT}× when required and {PREFERRED_WEIGHT}× when nice-to-have"
-                 + (f"; the years check is {round(YEARS_SHARE * 100)}% of the score." if r.years_required else "."))
+    parts.append(
+        f"Skills count {REQUIRED_WEIGHT}× when required and {PREFERRED_WEIGHT}× when nice-to-have"
+        + (f"; the years check is {round(YEARS_SHARE * 100)}% of the score." if r.years_required else ".")
+    )
     return " ".join(parts)
 
 
@@ -115,24 +133,35 @@ def _years_sentence(r: MatchResult) -> str:
     if r.years_found is None:
         return f"The posting asks for {r.years_required}+ years; a skills list has no dates, so that was not checked."
     status = "which meets it" if r.years_found >= r.years_required else "which is short of it"
-    return (f"The posting asks for {r.years_required}+ years; "
-            f"your resume's dated roles cover about {r.years_found:g}, {status}.")
+    return (
+        f"The posting asks for {r.years_required}+ years; "
+        f"your resume's dated roles cover about {r.years_found:g}, {status}."
+    )
 
 
 def _advice(r: MatchResult, cv: ParsedResume) -> list[str]:
-    tips = [f"{s} is required and not on your resume. If you have used it, add a bullet showing where; "
-            f"if not, say how you would get up to speed." for s in r.required_missing[:5]]
+    tips = [
+        f"{s} is required and not on your resume. If you have used it, add a bullet showing where; "
+        f"if not, say how you would get up to speed."
+        for s in r.required_missing[:5]
+    ]
     if r.preferred_missing:
         tips.append(f"Nice-to-haves you could mention if true: {join_natural(r.preferred_missing[:5])}.")
     if r.years_required and r.years_found is not None and r.years_found < r.years_required:
-        tips.append(f"You are about {r.years_required - r.years_found:g} years short of the {r.years_required}+ asked: "
-                    "lead with the scope and results of your work, and count relevant projects or earlier roles.")
+        tips.append(
+            f"You are about {r.years_required - r.years_found:g} years short of the {r.years_required}+ asked: "
+            "lead with the scope and results of your work, and count relevant projects or earlier roles."
+        )
     if r.matched:
-        tips.append(f"Put {join_natural(r.matched[:3])} near the top of your resume and in your cover letter: "
-                    "they are what this posting asks for.")
+        tips.append(
+            f"Put {join_natural(r.matched[:3])} near the top of your resume and in your cover letter: "
+            "they are what this posting asks for."
+        )
     if not cv.skills:
         tips.append("Add a Skills section: we found no recognisable skills in your resume.")
     if r.score >= 75:
-        tips.append("This is a strong fit: apply, and tailor your summary to the role title"
-                    + (f" ({r.role})." if r.role else "."))
+        tips.append(
+            "This is a strong fit: apply, and tailor your summary to the role title"
+            + (f" ({r.role})." if r.role else ".")
+        )
     return tips

@@ -41,19 +41,28 @@ def networking_message(inputs: dict) -> dict:
     hello = f"Hi {_first_name(recipient)},"
     at = f" at {company}" if company else ""
     why = sentence(context) if context else f"I came across your work{at} and wanted to reach out."
-    ask = (f"I'm exploring {role} roles{' at ' + company if company else ''} and would value 15 minutes of your "
-           "perspective on the team and the work." if role else
-           f"Would you be open to a 15-minute chat about your experience{' at ' + company if company else ''}?")
+    ask = (
+        f"I'm exploring {role} roles{' at ' + company if company else ''} and would value 15 minutes of your "
+        "perspective on the team and the work."
+        if role
+        else f"Would you be open to a 15-minute chat about your experience{' at ' + company if company else ''}?"
+    )
     body = _sign([hello, f"{why} {_about_me(cv, focus)}".strip(), ask, "Thank you,"], name)
-    note = truncate(f"Hi {_first_name(recipient)}, {lower_first(why)} "
-                    f"{'Interested in ' + role + ' roles' + (' at ' + company if company else '') + '. ' if role else ''}"
-                    "Would you be open to connecting?", CONNECTION_NOTE_LIMIT)
-    subject = f"{'Question about ' + role + ' roles' if role else 'Quick question'}{' at ' + company if company else ''}"
+    note = truncate(
+        f"Hi {_first_name(recipient)}, {lower_first(why)} "
+        f"{'Interested in ' + role + ' roles' + (' at ' + company if company else '') + '. ' if role else ''}"
+        "Would you be open to connecting?",
+        CONNECTION_NOTE_LIMIT,
+    )
+    subject = (
+        f"{'Question about ' + role + ' roles' if role else 'Quick question'}{' at ' + company if company else ''}"
+    )
     sections = [section("Message", body), section("Connection note (under 300 characters)", note)]
     if channel == "email":
         sections.insert(0, section("Subject", subject))
-    return result(f"Networking message to {recipient}", sections, channel=channel, note_characters=len(note),
-                  subject=subject)
+    return result(
+        f"Networking message to {recipient}", sections, channel=channel, note_characters=len(note), subject=subject
+    )
 
 
 def follow_up_email(inputs: dict) -> dict:
@@ -65,21 +74,40 @@ def follow_up_email(inputs: dict) -> dict:
     days, notes, cv = number(inputs, "days_since", 0, 0, 365), text(inputs, "notes"), resume(inputs)
     when = f" {days} days ago" if days else ""
     if stage == "interview":
-        opener = f"Thank you again for the conversation{when} about the {role} role. I wanted to follow up on next steps."
+        opener = (
+            f"Thank you again for the conversation{when} about the {role} role. I wanted to follow up on next steps."
+        )
     else:
         opener = f"I applied for the {role} position at {company}{when} and wanted to reiterate my interest."
     fit = _about_me(cv, extract_skills(f"{role} {notes}"))
     extra = sentence(notes) if notes else ""
-    ask = ("Is there an update on the timeline, or anything else I can share to help your decision?"
-           if stage == "interview" else
-           "Could you share where the process stands or who the best person to follow up with is?")
-    body = _sign([f"Hi {_first_name(contact)}," if contact else "Hello,", opener, f"{fit} {extra}".strip(), ask,
-                  "Best regards,"], candidate_name(inputs, cv))
+    ask = (
+        "Is there an update on the timeline, or anything else I can share to help your decision?"
+        if stage == "interview"
+        else "Could you share where the process stands or who the best person to follow up with is?"
+    )
+    body = _sign(
+        [
+            f"Hi {_first_name(contact)}," if contact else "Hello,",
+            opener,
+            f"{fit} {extra}".strip(),
+            ask,
+            "Best regards,",
+        ],
+        candidate_name(inputs, cv),
+    )
     subject = f"Following up: {role} {'interview' if stage == 'interview' else 'application'} — {company}"
-    timing = ("It's best to wait 5–7 business days after applying or 2–3 after an interview before following up."
-              if days and days < (3 if stage == "interview" else 5) else "")
-    return result(f"Follow-up email to {company}", [section("Subject", subject), section("Email", body),
-                  section("Timing", timing)], stage=stage, subject=subject)
+    timing = (
+        "It's best to wait 5–7 business days after applying or 2–3 after an interview before following up."
+        if days and days < (3 if stage == "interview" else 5)
+        else ""
+    )
+    return result(
+        f"Follow-up email to {company}",
+        [section("Subject", subject), section("Email", body), section("Timing", timing)],
+        stage=stage,
+        subject=subject,
+    )
 
 
 def thank_you_note(inputs: dict) -> dict:
@@ -92,13 +120,27 @@ def thank_you_note(inputs: dict) -> dict:
     recall = ""
     if topics:
         recall = f"I especially enjoyed our conversation about {lower_first(topics[0])}"
-        recall += f", and hearing about {join_natural([lower_first(t) for t in topics[1:3]])}." if len(topics) > 1 else "."
+        recall += (
+            f", and hearing about {join_natural([lower_first(t) for t in topics[1:3]])}." if len(topics) > 1 else "."
+        )
     link = _about_me(cv, extract_skills(" ".join(topics) + " " + role))
     interest = f"It reinforced my interest in joining {company}." + (f" {link}" if link else "")
-    body = _sign([f"Dear {interviewer}," if interviewer else "Hello,", f"{opener} {recall}".strip(), interest,
-                  "Please let me know if I can share anything else. I look forward to hearing from you.", "Best regards,"],
-                 candidate_name(inputs, cv))
-    tips = ["Send it within 24 hours of the interview.",
-            *(["Add one detail you discussed: it shows you listened."] if not topics else [])]
-    return result(f"Thank-you note for {company}", [section("Subject", f"Thank you — {role} interview"),
-                  section("Note", body), section("Tips", tips)], topics=topics)
+    body = _sign(
+        [
+            f"Dear {interviewer}," if interviewer else "Hello,",
+            f"{opener} {recall}".strip(),
+            interest,
+            "Please let me know if I can share anything else. I look forward to hearing from you.",
+            "Best regards,",
+        ],
+        candidate_name(inputs, cv),
+    )
+    tips = [
+        "Send it within 24 hours of the interview.",
+        *(["Add one detail you discussed: it shows you listened."] if not topics else []),
+    ]
+    return result(
+        f"Thank-you note for {company}",
+        [section("Subject", f"Thank you — {role} interview"), section("Note", body), section("Tips", tips)],
+        topics=topics,
+    )

@@ -7,9 +7,14 @@ from .salary import SalaryEstimate, estimate, parse_amount, round_amount
 from .textutil import join_natural, split_list
 
 ASK_ABOVE_OFFER = 0.10  # a common, defensible first counter: about 10% over the offer
-FALLBACKS = ("a signing bonus to close the gap", "a salary review after six months, in writing",
-             "more equity or a higher bonus target",
-             "extra paid leave", "remote or flexible working days", "a learning and conference budget")
+FALLBACKS = (
+    "a signing bonus to close the gap",
+    "a salary review after six months, in writing",
+    "more equity or a higher bonus target",
+    "extra paid leave",
+    "remote or flexible working days",
+    "a learning and conference budget",
+)
 
 
 def _position(offer: int, est: SalaryEstimate) -> str:
@@ -42,8 +47,11 @@ def _value(cv) -> str:
 def _pushback(priorities: list[str]) -> list[str]:
     """What to say to "no budget": the user's own priorities first, then common alternatives."""
     asks = [f"Ask for {p}." for p in priorities] + [f"Ask for {p}." for p in FALLBACKS[: max(2, 5 - len(priorities))]]
-    return ["If they say the budget is fixed: \"I understand. Could we look at the rest of the package instead?\"",
-            *asks, "Then pause. Let them answer; silence is part of negotiating."]
+    return [
+        'If they say the budget is fixed: "I understand. Could we look at the rest of the package instead?"',
+        *asks,
+        "Then pause. Let them answer; silence is part of negotiating.",
+    ]
 
 
 def negotiation_script(inputs: dict) -> dict:
@@ -58,21 +66,42 @@ def negotiation_script(inputs: dict) -> dict:
     company, cv = text(inputs, "company") or "the team", resume(inputs)
     competing = parse_amount(text(inputs, "competing_offer"))
     money = est.format
-    where = (f"The offer of {money(offer)} is {_position(offer, est)} "
-             f"({money(est.low)}–{money(est.high)}, midpoint {money(est.mid)}).")
-    opening = (f"Thank you for the offer — I'm excited about the {role} role and about joining {company}, "
-               "and I'd like to find a way to make this work.")
-    the_ask = (f"{_value(cv)}I was expecting a base salary closer to {money(ask)}. "
-               f"Market data for {role} roles in {est.location} points to {money(est.low)}–{money(est.high)}. "
-               f"Is there flexibility to get to {money(ask)}?")
+    where = (
+        f"The offer of {money(offer)} is {_position(offer, est)} "
+        f"({money(est.low)}–{money(est.high)}, midpoint {money(est.mid)})."
+    )
+    opening = (
+        f"Thank you for the offer — I'm excited about the {role} role and about joining {company}, "
+        "and I'd like to find a way to make this work."
+    )
+    the_ask = (
+        f"{_value(cv)}I was expecting a base salary closer to {money(ask)}. "
+        f"Market data for {role} roles in {est.location} points to {money(est.low)}–{money(est.high)}. "
+        f"Is there flexibility to get to {money(ask)}?"
+    )
     if competing and competing > offer:
         the_ask += f" I have another offer at {money(competing)}, but {company} is my first choice."
     pushback = _pushback(split_list(text(inputs, "priorities")))
     closing = "If we can get there, I'm ready to sign this week. Thank you for working on this with me."
-    notes = ["Negotiate by phone or video if you can, then confirm the final numbers in writing.",
-             "Never invent a competing offer; state only real numbers.", est.reasoning[-1]]
-    return result(f"Negotiation script: {role}", [
-        section("Where the offer stands", where), section("Your ask", money(ask)), section("Opening", opening),
-        section("The ask", the_ask), section("If they push back", pushback), section("Closing", closing),
-        section("Notes", notes)], offer=offer, ask=ask, currency=est.currency, estimate=est.to_dict(),
-        name=candidate_name(inputs, cv))
+    notes = [
+        "Negotiate by phone or video if you can, then confirm the final numbers in writing.",
+        "Never invent a competing offer; state only real numbers.",
+        est.reasoning[-1],
+    ]
+    return result(
+        f"Negotiation script: {role}",
+        [
+            section("Where the offer stands", where),
+            section("Your ask", money(ask)),
+            section("Opening", opening),
+            section("The ask", the_ask),
+            section("If they push back", pushback),
+            section("Closing", closing),
+            section("Notes", notes),
+        ],
+        offer=offer,
+        ask=ask,
+        currency=est.currency,
+        estimate=est.to_dict(),
+        name=candidate_name(inputs, cv),
+    )

@@ -44,14 +44,21 @@ def linkedin_summary(inputs: dict) -> dict:
     if cv.skills:
         paragraphs.append("Core skills: " + " · ".join(cv.skills[:8]))
     if target or open_to:
-        paragraphs.append(f"I'm open to {open_to or target + ' opportunities'} — feel free to connect or send me a message.")
+        paragraphs.append(
+            f"I'm open to {open_to or target + ' opportunities'} — feel free to connect or send me a message."
+        )
     else:
         topics = join_natural(cv.skills[:2]) or "interesting problems"
         paragraphs.append(f"Always happy to connect with people working on {topics}.")
     about = truncate("\n\n".join(p for p in paragraphs if p), LINKEDIN_LIMIT)
     headline = " | ".join(x for x in [facts.headline(cv, target), " · ".join(cv.skills[:3])] if x)
-    return result("LinkedIn About section", [section("About", about), section("Suggested headline", headline)],
-                  characters=len(about), limit=LINKEDIN_LIMIT, headline=headline)
+    return result(
+        "LinkedIn About section",
+        [section("About", about), section("Suggested headline", headline)],
+        characters=len(about),
+        limit=LINKEDIN_LIMIT,
+        headline=headline,
+    )
 
 
 def elevator_pitch(inputs: dict) -> dict:
@@ -65,8 +72,10 @@ def elevator_pitch(inputs: dict) -> dict:
     skills = facts.top_skills(cv, extract_skills(target), 2)
     parts = [f"Hi, I'm {name}." if name else "Hi there."]
     if title:
-        parts.append(f"I'm {facts.article(title)} {title}{' with ' + years if years else ''}"
-                     f"{', focused on ' + join_natural(skills) if skills else ''}.")
+        parts.append(
+            f"I'm {facts.article(title)} {title}{' with ' + years if years else ''}"
+            f"{', focused on ' + join_natural(skills) if skills else ''}."
+        )
     elif cv.summary:
         parts.append(sentences(cv.summary)[0])  # no job titles found: the user's own summary says who they are
     parts += [f"{facts.where(job)}, I {facts.clause(bullet)}." for job, bullet in facts.strongest(cv, skills, 1)]
@@ -75,5 +84,10 @@ def elevator_pitch(inputs: dict) -> dict:
     seconds = round(len(pitch.split()) / WORDS_PER_SECOND)
     tips = ["Aim for 20–40 seconds; cut the middle sentence if you run long."] if seconds > 40 else []
     tips.append("Say the result with its number slowly: it's the part people remember.")
-    return result(f"Elevator pitch ({audience})", [section("Pitch", pitch), section("Delivery tips", tips)],
-                  words=len(pitch.split()), seconds=seconds, audience=audience)
+    return result(
+        f"Elevator pitch ({audience})",
+        [section("Pitch", pitch), section("Delivery tips", tips)],
+        words=len(pitch.split()),
+        seconds=seconds,
+        audience=audience,
+    )

@@ -20,10 +20,15 @@ MAX_BYTES = 5 * 1024 * 1024
 # letters, dots or hyphens is scanned once instead of once per position (which was quadratic).
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+")
 _PHONE = re.compile(r"(?<![\w/])\+?\(?\d[\d\s().-]{7,18}\d(?![\w/])")
-_URL = re.compile(r"(?:https?://|www\.)[^\s|,;<>()]++|(?<![\w-])(?:[\w-]++\.)?(?:linkedin\.com|github\.com|"
-                  r"gitlab\.com|behance\.net|dribbble\.com|medium\.com)/[^\s|,;<>()]++", re.I)
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s|,;<>()]++|(?<![\w-])(?:[\w-]++\.)?(?:linkedin\.com|github\.com|"
+    r"gitlab\.com|behance\.net|dribbble\.com|medium\.com)/[^\s|,;<>()]++",
+    re.I,
+)
 _CHUNKS = re.compile(r"(?<!\s)\s*+[|•·◦▪]\s*+|\t|\s{3,}")
-_LOCATION = re.compile(r"[A-Z][A-Za-z .'-]++,\s*+(?P<region>[A-Z]{2}|[A-Z][a-z][A-Za-z .'-]++)(?:,\s*+[A-Z][A-Za-z .'-]++)?")
+_LOCATION = re.compile(
+    r"[A-Z][A-Za-z .'-]++,\s*+(?P<region>[A-Z]{2}|[A-Z][a-z][A-Za-z .'-]++)(?:,\s*+[A-Z][A-Za-z .'-]++)?"
+)
 _CREDENTIAL = re.compile(r",\s*(?:[A-Z][A-Za-z.]{1,5})(?:\s*,\s*[A-Z][A-Za-z.]{1,5})*$")  # "Jane Doe, RN, MBA"
 _YEARS_CLAIM = re.compile(r"(\d{1,2})\+?\s*(?:years|yrs)", re.I)
 
@@ -118,8 +123,12 @@ def parse_text(text: str) -> ParsedResume:
     header, parts = sec.split_sections(text)
     top = header[:8] or [clean(line) for line in text.splitlines() if clean(line)][:6]
     return ParsedResume(
-        name=find_name(top), email=_first(EMAIL, text), phone=find_phone(top) or find_phone(text.splitlines()),
-        links=find_links(text)[:MAX_ITEMS], location=find_location(top), summary=_summary(parts, header),
+        name=find_name(top),
+        email=_first(EMAIL, text),
+        phone=find_phone(top) or find_phone(text.splitlines()),
+        links=find_links(text)[:MAX_ITEMS],
+        location=find_location(top),
+        summary=_summary(parts, header),
         skills=merge(sec.parse_skill_lines(parts.get("skills", [])), extract_skills(text))[:MAX_ITEMS],
         experience=[Experience(**e) for e in sec.parse_experience(parts.get("experience", []))],
         education=[Education(**e) for e in sec.parse_education(parts.get("education", []))],
@@ -167,8 +176,12 @@ def find_name(lines: list[str]) -> str:
             continue  # not a name, and _CREDENTIAL is quadratic in a long comma-separated line
         candidate = _CREDENTIAL.sub("", chunk)
         candidate = candidate.title() if candidate.isupper() else candidate
-        if (_name_shaped(candidate) and not sec.TITLE_WORDS.search(candidate)
-                and not sec.heading_of(candidate) and not extract_skills(candidate)):
+        if (
+            _name_shaped(candidate)
+            and not sec.TITLE_WORDS.search(candidate)
+            and not sec.heading_of(candidate)
+            and not extract_skills(candidate)
+        ):
             return candidate
     return ""
 

@@ -7,36 +7,85 @@ from .roles import GENERAL, LEVELS, RoleFamily, detect_level, find_family
 
 # country: currency, units per USD (fixed reference rate), pay level vs the US for the same job
 COUNTRIES: dict[str, tuple[str, float, float]] = {
-    "united states": ("USD", 1.0, 1.0), "united kingdom": ("GBP", 0.79, 0.62), "germany": ("EUR", 0.92, 0.66),
-    "france": ("EUR", 0.92, 0.56), "netherlands": ("EUR", 0.92, 0.64), "ireland": ("EUR", 0.92, 0.68),
-    "spain": ("EUR", 0.92, 0.45), "canada": ("CAD", 1.36, 0.72), "australia": ("AUD", 1.52, 0.74),
-    "india": ("INR", 83.0, 0.2), "singapore": ("SGD", 1.35, 0.68), "switzerland": ("CHF", 0.88, 1.05),
+    "united states": ("USD", 1.0, 1.0),
+    "united kingdom": ("GBP", 0.79, 0.62),
+    "germany": ("EUR", 0.92, 0.66),
+    "france": ("EUR", 0.92, 0.56),
+    "netherlands": ("EUR", 0.92, 0.64),
+    "ireland": ("EUR", 0.92, 0.68),
+    "spain": ("EUR", 0.92, 0.45),
+    "canada": ("CAD", 1.36, 0.72),
+    "australia": ("AUD", 1.52, 0.74),
+    "india": ("INR", 83.0, 0.2),
+    "singapore": ("SGD", 1.35, 0.68),
+    "switzerland": ("CHF", 0.88, 1.05),
 }
-_COUNTRY_NAMES = {"usa": "united states", "us": "united states", "u.s.": "united states", "america": "united states",
-                  "uk": "united kingdom", "england": "united kingdom", "scotland": "united kingdom",
-                  "great britain": "united kingdom", "britain": "united kingdom", "deutschland": "germany",
-                  "holland": "netherlands"}
+_COUNTRY_NAMES = {
+    "usa": "united states",
+    "us": "united states",
+    "u.s.": "united states",
+    "america": "united states",
+    "uk": "united kingdom",
+    "england": "united kingdom",
+    "scotland": "united kingdom",
+    "great britain": "united kingdom",
+    "britain": "united kingdom",
+    "deutschland": "germany",
+    "holland": "netherlands",
+}
 # city: (country, cost factor vs that country's average)
 CITIES: dict[str, tuple[str, float]] = {
-    "san francisco": ("united states", 1.35), "bay area": ("united states", 1.35), "san jose": ("united states", 1.33),
-    "new york": ("united states", 1.3), "nyc": ("united states", 1.3), "seattle": ("united states", 1.25),
-    "boston": ("united states", 1.2), "los angeles": ("united states", 1.15), "washington": ("united states", 1.15),
-    "san diego": ("united states", 1.12), "austin": ("united states", 1.05), "denver": ("united states", 1.05),
-    "chicago": ("united states", 1.05), "dallas": ("united states", 1.0), "atlanta": ("united states", 0.98),
-    "miami": ("united states", 0.98), "houston": ("united states", 0.97), "phoenix": ("united states", 0.95),
-    "detroit": ("united states", 0.9), "st. louis": ("united states", 0.88), "memphis": ("united states", 0.85),
-    "oklahoma city": ("united states", 0.85), "london": ("united kingdom", 1.25), "manchester": ("united kingdom", 0.95),
-    "edinburgh": ("united kingdom", 0.97), "berlin": ("germany", 1.0), "munich": ("germany", 1.1),
-    "paris": ("france", 1.15), "amsterdam": ("netherlands", 1.08), "dublin": ("ireland", 1.08),
-    "madrid": ("spain", 1.05), "barcelona": ("spain", 1.03), "toronto": ("canada", 1.08), "vancouver": ("canada", 1.06),
-    "montreal": ("canada", 0.97), "sydney": ("australia", 1.08), "melbourne": ("australia", 1.03),
-    "bangalore": ("india", 1.15), "bengaluru": ("india", 1.15), "mumbai": ("india", 1.1), "delhi": ("india", 1.05),
-    "hyderabad": ("india", 1.05), "singapore": ("singapore", 1.0), "zurich": ("switzerland", 1.08),
+    "san francisco": ("united states", 1.35),
+    "bay area": ("united states", 1.35),
+    "san jose": ("united states", 1.33),
+    "new york": ("united states", 1.3),
+    "nyc": ("united states", 1.3),
+    "seattle": ("united states", 1.25),
+    "boston": ("united states", 1.2),
+    "los angeles": ("united states", 1.15),
+    "washington": ("united states", 1.15),
+    "san diego": ("united states", 1.12),
+    "austin": ("united states", 1.05),
+    "denver": ("united states", 1.05),
+    "chicago": ("united states", 1.05),
+    "dallas": ("united states", 1.0),
+    "atlanta": ("united states", 0.98),
+    "miami": ("united states", 0.98),
+    "houston": ("united states", 0.97),
+    "phoenix": ("united states", 0.95),
+    "detroit": ("united states", 0.9),
+    "st. louis": ("united states", 0.88),
+    "memphis": ("united states", 0.85),
+    "oklahoma city": ("united states", 0.85),
+    "london": ("united kingdom", 1.25),
+    "manchester": ("united kingdom", 0.95),
+    "edinburgh": ("united kingdom", 0.97),
+    "berlin": ("germany", 1.0),
+    "munich": ("germany", 1.1),
+    "paris": ("france", 1.15),
+    "amsterdam": ("netherlands", 1.08),
+    "dublin": ("ireland", 1.08),
+    "madrid": ("spain", 1.05),
+    "barcelona": ("spain", 1.03),
+    "toronto": ("canada", 1.08),
+    "vancouver": ("canada", 1.06),
+    "montreal": ("canada", 0.97),
+    "sydney": ("australia", 1.08),
+    "melbourne": ("australia", 1.03),
+    "bangalore": ("india", 1.15),
+    "bengaluru": ("india", 1.15),
+    "mumbai": ("india", 1.1),
+    "delhi": ("india", 1.05),
+    "hyderabad": ("india", 1.05),
+    "singapore": ("singapore", 1.0),
+    "zurich": ("switzerland", 1.08),
 }
 REMOTE_FACTOR = 0.95  # remote roles are usually pegged near the national average, a little below big hubs
 SPREAD = (0.85, 1.18)  # low and high as shares of the midpoint
-DISCLAIMER = ("This is an estimate from a built-in reference table, not live market data: real offers vary with "
-              "company size, industry, equity and your negotiation.")
+DISCLAIMER = (
+    "This is an estimate from a built-in reference table, not live market data: real offers vary with "
+    "company size, industry, equity and your negotiation."
+)
 
 
 @dataclass
@@ -99,9 +148,11 @@ def _level(role: str, level: str, family: RoleFamily) -> tuple[str, str]:
 def estimate(role: str, level: str = "", location: str = "") -> SalaryEstimate:
     """Annual base-salary range for a role title, level and location, with reasoning."""
     family = find_family(role)
-    steps = [f"Role '{role or 'unspecified'}' → {family.label}"
-             + (" (no family matched; general average used)" if family is GENERAL else "")
-             + f": US mid-level base USD {family.base_usd:,}."]
+    steps = [
+        f"Role '{role or 'unspecified'}' → {family.label}"
+        + (" (no family matched; general average used)" if family is GENERAL else "")
+        + f": US mid-level base USD {family.base_usd:,}."
+    ]
     lvl, why = _level(role, level, family)
     steps.append(f"{why}: × {LEVELS[lvl]:.2f}.")
     country, city, city_factor, remote = place(location)
@@ -121,8 +172,16 @@ def estimate(role: str, level: str = "", location: str = "") -> SalaryEstimate:
         steps.append(f"Converted to {currency} at a fixed reference rate of {fx:g} per USD.")
     steps.append(f"Range: {round(SPREAD[0] * 100)}%–{round(SPREAD[1] * 100)}% of the midpoint, rounded.")
     steps.append(DISCLAIMER)
-    return SalaryEstimate(round_amount(mid * SPREAD[0]), round_amount(mid), round_amount(mid * SPREAD[1]), currency, steps,
-                          family.key, lvl, (city or country).title() + (" (remote)" if remote else ""))
+    return SalaryEstimate(
+        round_amount(mid * SPREAD[0]),
+        round_amount(mid),
+        round_amount(mid * SPREAD[1]),
+        currency,
+        steps,
+        family.key,
+        lvl,
+        (city or country).title() + (" (remote)" if remote else ""),
+    )
 
 
 def parse_amount(text: str) -> int | None:

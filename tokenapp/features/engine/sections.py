@@ -8,21 +8,82 @@ from .skills import normalise
 from .textutil import clean, is_bullet, split_list, strip_bullet
 
 HEADINGS: dict[str, tuple[str, ...]] = {
-    "summary": ("summary", "professional summary", "profile", "professional profile", "about", "about me",
-                "objective", "career objective", "career summary", "overview", "personal statement"),
-    "experience": ("experience", "work experience", "professional experience", "work history", "employment",
-                   "employment history", "career history", "relevant experience", "professional background"),
-    "education": ("education", "education and training", "academic background", "academic qualifications",
-                  "qualifications", "education and certifications"),
-    "skills": ("skills", "technical skills", "core skills", "key skills", "core competencies", "competencies",
-               "skills and tools", "technologies", "tools", "areas of expertise", "expertise", "tech stack",
-               "skills and abilities", "skills summary"),
+    "summary": (
+        "summary",
+        "professional summary",
+        "profile",
+        "professional profile",
+        "about",
+        "about me",
+        "objective",
+        "career objective",
+        "career summary",
+        "overview",
+        "personal statement",
+    ),
+    "experience": (
+        "experience",
+        "work experience",
+        "professional experience",
+        "work history",
+        "employment",
+        "employment history",
+        "career history",
+        "relevant experience",
+        "professional background",
+    ),
+    "education": (
+        "education",
+        "education and training",
+        "academic background",
+        "academic qualifications",
+        "qualifications",
+        "education and certifications",
+    ),
+    "skills": (
+        "skills",
+        "technical skills",
+        "core skills",
+        "key skills",
+        "core competencies",
+        "competencies",
+        "skills and tools",
+        "technologies",
+        "tools",
+        "areas of expertise",
+        "expertise",
+        "tech stack",
+        "skills and abilities",
+        "skills summary",
+    ),
     "projects": ("projects", "personal projects", "key projects", "selected projects", "side projects"),
-    "certifications": ("certifications", "certificates", "licenses", "licenses and certifications",
-                       "certifications and licenses", "licences", "training"),
-    "other": ("interests", "hobbies", "awards", "honors", "honours", "achievements", "publications", "languages",
-              "volunteer", "volunteering", "volunteer experience", "references", "activities", "affiliations",
-              "memberships", "additional information"),
+    "certifications": (
+        "certifications",
+        "certificates",
+        "licenses",
+        "licenses and certifications",
+        "certifications and licenses",
+        "licences",
+        "training",
+    ),
+    "other": (
+        "interests",
+        "hobbies",
+        "awards",
+        "honors",
+        "honours",
+        "achievements",
+        "publications",
+        "languages",
+        "volunteer",
+        "volunteering",
+        "volunteer experience",
+        "references",
+        "activities",
+        "affiliations",
+        "memberships",
+        "additional information",
+    ),
 }
 _LOOKUP = {name: section for section, names in HEADINGS.items() for name in names}
 TITLE_WORDS = re.compile(
@@ -31,18 +92,77 @@ TITLE_WORDS = re.compile(
     r"administrator|programmer|researcher|head|president|vp|founder|co-founder|owner|technician|writer|editor|"
     r"marketer|recruiter|advisor|adviser|strategist|supervisor|tutor|instructor|lecturer|professor|clerk|agent|"
     r"cashier|chef|pharmacist|therapist|physician|auditor|controller|bookkeeper|trainee|apprentice|fellow|"
-    r"scrum master|product owner|educator|practitioner)s?\b", re.I)
+    r"scrum master|product owner|educator|practitioner)s?\b",
+    re.I,
+)
 # A spaced separator is tried only where a run of spaces starts (`(?<!\s)`), so a long run of tabs costs
 # one scan, not one per tab.
 _SEPARATORS = re.compile(r"(?<!\s)\s++(?:[|•·]|[–—-]|at|@)\s+|,\s+|\t|\s{3,}")
-_EDU_SEPARATORS = re.compile(r"(?<!\s)\s++(?:[|•·]|[–—-])\s+|,\s+|\t|\s{3,}")  # no " at ": "University of Texas at Austin"
+_EDU_SEPARATORS = re.compile(
+    r"(?<!\s)\s++(?:[|•·]|[–—-])\s+|,\s+|\t|\s{3,}"
+)  # no " at ": "University of Texas at Austin"
 US_STATES = frozenset(
-    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC"])
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "DC",
+    ]
+)
 _STATE = re.compile(r"[A-Z]{2}")
 ORG_WORDS = re.compile(
     r"\b(?:inc|llc|ltd|limited|corp|corporation|company|co|group|gmbh|plc|labs?|technologies|solutions|systems|"
     r"hospital|clinic|medical center|health|university|college|school|academy|bank|agency|studio|partners|"
-    r"foundation|institute|council|department of|ministry|consulting|software|services)\b\.?", re.I)
+    r"foundation|institute|council|department of|ministry|consulting|software|services)\b\.?",
+    re.I,
+)
 
 
 def heading_of(line: str) -> tuple[str, str] | None:
@@ -119,7 +239,7 @@ def parse_experience(lines: list[str]) -> list[dict]:
     for line in lines:
         dated = None if is_bullet(line) else (find_range(line) or find_single(line))
         if dated:
-            rest = clean((line[: dated.span[0]] + " " + line[dated.span[1]:]).strip(" ,|()–—-"))
+            rest = clean((line[: dated.span[0]] + " " + line[dated.span[1] :]).strip(" ,|()–—-"))
             entries.append(_new_entry(pending + ([rest] if rest else []), dated.start, dated.end))
             pending = []
         elif is_bullet(line) or (entries and _is_prose(line)):
@@ -151,8 +271,12 @@ def _add_bullet(entries: list[dict], pending: list[str], text: str) -> None:
 DEGREE = re.compile(
     r"(?<![A-Za-z])(?:bachelor'?s?|master'?s?|mba|doctorate|associate'?s? degree|diploma|certificate|high school|ged|"
     r"bsn|msn|llb|llm|pgce|a-levels?|gcses?|(?-i:B\.?S\.?c?|B\.?A\.?|B\.?Eng|B\.?Ed|M\.?S\.?c?|M\.?A\.?|M\.?Eng|M\.?Ed|"
-    r"Ph\.?\s?D|J\.?D|M\.?D|A\.?A\.?S?))(?![A-Za-z])", re.I)
-INSTITUTION = re.compile(r"\b(?:university|college|institute|school|academy|polytechnic|conservatory|universit\w+)\b", re.I)
+    r"Ph\.?\s?D|J\.?D|M\.?D|A\.?A\.?S?))(?![A-Za-z])",
+    re.I,
+)
+INSTITUTION = re.compile(
+    r"\b(?:university|college|institute|school|academy|polytechnic|conservatory|universit\w+)\b", re.I
+)
 
 
 def parse_education(lines: list[str]) -> list[dict]:

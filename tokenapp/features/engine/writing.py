@@ -12,18 +12,30 @@ from .textutil import join_natural, truncate
 
 TONES = ("professional", "enthusiastic", "concise")
 _WORDING = {
-    "professional": ("I am writing to apply for the {role} position at {company}.",
-                     "Thank you for your time and consideration. I would welcome the chance to discuss how I can "
-                     "contribute to {company}.", "Sincerely,"),
-    "enthusiastic": ("I was thrilled to see the {role} opening at {company} — it is exactly the kind of role I have "
-                     "been working towards!", "I would love to bring this energy to {company} and would be delighted "
-                     "to talk about what I could build with your team. Thank you so much for considering me!",
-                     "With enthusiasm,"),
-    "concise": ("I'm applying for the {role} role at {company}.", "I'd welcome a short call. Thank you.", "Best regards,"),
+    "professional": (
+        "I am writing to apply for the {role} position at {company}.",
+        "Thank you for your time and consideration. I would welcome the chance to discuss how I can "
+        "contribute to {company}.",
+        "Sincerely,",
+    ),
+    "enthusiastic": (
+        "I was thrilled to see the {role} opening at {company} — it is exactly the kind of role I have "
+        "been working towards!",
+        "I would love to bring this energy to {company} and would be delighted "
+        "to talk about what I could build with your team. Thank you so much for considering me!",
+        "With enthusiasm,",
+    ),
+    "concise": (
+        "I'm applying for the {role} role at {company}.",
+        "I'd welcome a short call. Thank you.",
+        "Best regards,",
+    ),
 }
 _MISSION = (
-    (re.compile(r"\b(?:our mission is|we(?:'re| are) on a mission|our goal is|our purpose is)\s+(to [^.!?]+)", re.I),
-     "your mission {0}"),
+    (
+        re.compile(r"\b(?:our mission is|we(?:'re| are) on a mission|our goal is|our purpose is)\s+(to [^.!?]+)", re.I),
+        "your mission {0}",
+    ),
     (re.compile(r"\bwe believe (?:that )?([^.!?]+)", re.I), "your belief that {0}"),
     (re.compile(r"\bwe(?:'re| are) building ([^.!?]+)", re.I), "what you are building: {0}"),
     (re.compile(r"\bwe (help|build|make) ([^.!?]+)", re.I), "how you {0} {1}"),
@@ -56,8 +68,10 @@ def _fit(tone: str, matched: list[str], missing: list[str], years_req: int | Non
     if years_req and years and years >= years_req:
         body += f" I have {int(years)} years of experience against the {years_req}+ you are looking for."
     if missing and len(missing) <= 2 and tone != "concise":
-        body += (f" I have not yet used {join_natural(missing, 'or')} in production, and I would make "
-                 f"getting up to speed on {'it' if len(missing) == 1 else 'them'} an early priority.")
+        body += (
+            f" I have not yet used {join_natural(missing, 'or')} in production, and I would make "
+            f"getting up to speed on {'it' if len(missing) == 1 else 'them'} an early priority."
+        )
     return body
 
 
@@ -66,8 +80,10 @@ def _asks(job_description: str) -> str:
     asks = analyse(job_description).required[:4]
     if not asks:
         return ""
-    return (f"Your posting highlights {join_natural(asks)}. [Add one sentence on where you have used each of these "
-            "— parse your resume to have this filled in for you.]")
+    return (
+        f"Your posting highlights {join_natural(asks)}. [Add one sentence on where you have used each of these "
+        "— parse your resume to have this filled in for you.]"
+    )
 
 
 def _evidence(cv: ParsedResume | None, matched: list[str], count: int) -> str:
@@ -86,8 +102,14 @@ def _why(company: str, job_description: str, skills: list[str]) -> str:
     return f"I would like to bring my {join_natural(skills[:2])} experience to {company}." if skills and company else ""
 
 
-def cover_letter(job_description: str, resume: "ParsedResume | str | None", tone: str = "professional",
-                 company: str | None = None, role: str | None = None, name: str | None = None) -> str:
+def cover_letter(
+    job_description: str,
+    resume: "ParsedResume | str | None",
+    tone: str = "professional",
+    company: str | None = None,
+    role: str | None = None,
+    name: str | None = None,
+) -> str:
     """A 3–5 paragraph cover letter from the posting and the resume; tone changes wording and length."""
     if tone not in TONES:
         raise ValueError(f"tone must be one of {', '.join(TONES)}")
@@ -101,7 +123,9 @@ def cover_letter(job_description: str, resume: "ParsedResume | str | None", tone
     return "\n\n".join([greeting, *body, _WORDING[tone][2] + (f"\n{signer}" if signer else "")])
 
 
-def _paragraphs(tone: str, jd: str, cv: ParsedResume | None, fit: MatchResult | None, company: str, role: str) -> list[str]:
+def _paragraphs(
+    tone: str, jd: str, cv: ParsedResume | None, fit: MatchResult | None, company: str, role: str
+) -> list[str]:
     matched = fit.matched if fit else []
     skills = facts.top_skills(cv, matched, 4)
     opening = _opening(tone, role, company, cv, skills)
@@ -130,7 +154,12 @@ def cover_letter_feature(inputs: dict) -> dict:
     tips = [] if cv else ["Add your parsed resume to include your own achievements and matched skills."]
     if not company:
         tips.append("We couldn't find the company name in the posting: add it for a more personal letter.")
-    return result(f"Cover letter{' for ' + role if role else ''}{' at ' + company if company else ''}",
-                  [section("Letter", letter), section("Before you send", tips)],
-                  company=company, role=role, tone=tone, paragraphs=letter.count("\n\n") - 1,
-                  words=len(letter.split()))
+    return result(
+        f"Cover letter{' for ' + role if role else ''}{' at ' + company if company else ''}",
+        [section("Letter", letter), section("Before you send", tips)],
+        company=company,
+        role=role,
+        tone=tone,
+        paragraphs=letter.count("\n\n") - 1,
+        words=len(letter.split()),
+    )

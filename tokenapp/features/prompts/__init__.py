@@ -35,8 +35,9 @@ def prompt_template(feature_key: str) -> str:
 
 def prompt_context(feature_key: str, inputs: dict) -> dict:
     """What a feature's template sees: each text field of its form (empty when not given), and the resume's text."""
-    context = {field.name: inputs.get(field.name, "") for field in FORMS[feature_key]
-               if field.kind not in ("file", "resume")}
+    context = {
+        field.name: inputs.get(field.name, "") for field in FORMS[feature_key] if field.kind not in ("file", "resume")
+    }
     context["resume_text"] = inputs.get("resume_text") or (inputs.get("resume") or {}).get("raw_text", "")
     return context
 
@@ -54,5 +55,8 @@ def feature_title(feature_key: str) -> str:
 def feature_prompt(feature_key: str, inputs: dict) -> Prompt:
     """The feature's prompt file rendered over the run's inputs, under the shared system prompt."""
     system = (PROMPTS_DIR / "_system.txt").read_text(encoding="utf-8")
-    return Prompt(system=system, user=render_prompt(prompt_template(feature_key), prompt_context(feature_key, inputs)),
-                  feature_key=feature_key)
+    return Prompt(
+        system=system,
+        user=render_prompt(prompt_template(feature_key), prompt_context(feature_key, inputs)),
+        feature_key=feature_key,
+    )

@@ -4,8 +4,15 @@ from .base import Completion, Prompt, Provider, ProviderError
 from .local import LocalProvider
 from .openai_compatible import OpenAICompatibleProvider
 
-__all__ = ["Completion", "LocalProvider", "OpenAICompatibleProvider", "Prompt", "Provider", "ProviderError",
-           "build_provider"]
+__all__ = [
+    "Completion",
+    "LocalProvider",
+    "OpenAICompatibleProvider",
+    "Prompt",
+    "Provider",
+    "ProviderError",
+    "build_provider",
+]
 
 
 def build_provider(config: dict) -> Provider:

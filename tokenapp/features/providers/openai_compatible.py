@@ -29,10 +29,17 @@ class OpenAICompatibleProvider:
 
     name = "openai"
 
-    def __init__(self, api_key: str, base_url: str = "https://api.openai.com/v1",
-                 model: str = "gpt-4o-mini", timeout: float = 30.0, connect_timeout: float = 5.0,
-                 max_retries: int = 2, backoff: float = 0.5,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = "https://api.openai.com/v1",
+        model: str = "gpt-4o-mini",
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        max_retries: int = 2,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+    ):
         if not api_key:
             raise ValueError("an API key is required (OPENAI_API_KEY)")
         self.model = model
@@ -40,8 +47,10 @@ class OpenAICompatibleProvider:
         self.backoff = backoff
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=connect_timeout), transport=transport,
-            headers={"Authorization": f"Bearer {api_key}"})
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            transport=transport,
+            headers={"Authorization": f"Bearer {api_key}"},
+        )
 
     def __repr__(self) -> str:
         """Endpoint and model only; the key stays out of reprs and tracebacks."""
@@ -61,8 +70,11 @@ class OpenAICompatibleProvider:
         """The feature's prompt file sent as one completion; the reply becomes the output's one section."""
         completion = self.complete(prompts.feature_prompt(feature_key, inputs))
         title = prompts.feature_title(feature_key)
-        return {"title": title, "sections": [{"heading": title, "body": completion.text}],
-                "data": {"model": completion.model}}
+        return {
+            "title": title,
+            "sections": [{"heading": title, "body": completion.text}],
+            "data": {"model": completion.model},
+        }
 
     def complete(self, prompt: Prompt) -> Completion:
         """Run the prompt, retrying transient failures; raise ProviderError when out of attempts."""
@@ -81,8 +93,7 @@ class OpenAICompatibleProvider:
         """The chat-completions request body for a prompt."""
         body = {
             "model": self.model,
-            "messages": [{"role": "system", "content": prompt.system},
-                         {"role": "user", "content": prompt.user}],
+            "messages": [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}],
             "max_tokens": prompt.max_tokens,
             "temperature": prompt.temperature,
         }
@@ -92,7 +103,7 @@ class OpenAICompatibleProvider:
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before the next attempt: the server's hint, else exponential backoff."""
-        delay = retry_after if retry_after is not None else self.backoff * 2 ** attempt
+        delay = retry_after if retry_after is not None else self.backoff * 2**attempt
         return max(0.0, min(delay, MAX_DELAY))
 
     def _attempt(self, body: dict, prompt: Prompt, attempt: int) -> Completion:
@@ -100,8 +111,13 @@ class OpenAICompatibleProvider:
         started = time.monotonic()
         response = self._send(body, prompt.feature_key, attempt, started)
         latency_ms = (time.monotonic() - started) * 1000
-        log.info("AI provider reply: status=%s latency_ms=%.0f feature=%s attempt=%d",
-                 response.status_code, latency_ms, prompt.feature_key, attempt + 1)
+        log.info(
+            "AI provider reply: status=%s latency_ms=%.0f feature=%s attempt=%d",
+            response.status_code,
+            latency_ms,
+            prompt.feature_key,
+            attempt + 1,
+        )
         _check_status(response)
         return self._parse(response, prompt.json_mode)
 
@@ -118,8 +134,13 @@ class OpenAICompatibleProvider:
         except httpx.HTTPError:
             raise ProviderError("provider_bad_reply") from None
         latency_ms = (time.monotonic() - started) * 1000
-        log.warning("AI provider request failed: error=%s latency_ms=%.0f feature=%s attempt=%d",
-                    error.code, latency_ms, feature_key, attempt + 1)
+        log.warning(
+            "AI provider request failed: error=%s latency_ms=%.0f feature=%s attempt=%d",
+            error.code,
+            latency_ms,
+            feature_key,
+            attempt + 1,
+        )
         raise _Retryable(error)
 
     def _parse(self, response: httpx.Response, json_mode: bool) -> Completion:
@@ -134,8 +155,12 @@ class OpenAICompatibleProvider:
             raise ProviderError("provider_bad_reply", status=response.status_code)
         usage = data.get("usage")
         model = data.get("model")
-        return Completion(text=content, model=model if isinstance(model, str) and model else self.model,
-                          provider=self.name, usage=usage if isinstance(usage, dict) else {})
+        return Completion(
+            text=content,
+            model=model if isinstance(model, str) and model else self.model,
+            provider=self.name,
+            usage=usage if isinstance(usage, dict) else {},
+        )
 
 
 def _check_status(response: httpx.Response) -> None:
@@ -144,8 +169,9 @@ def _check_status(response: httpx.Response) -> None:
     if 200 <= status < 300:
         return
     if status == 429:
-        raise _Retryable(ProviderError("provider_refused", status=status),
-                         _retry_after(response.headers.get("Retry-After")))
+        raise _Retryable(
+            ProviderError("provider_refused", status=status), _retry_after(response.headers.get("Retry-After"))
+        )
     if status >= 500:
         raise _Retryable(ProviderError("provider_unavailable", status=status))
     if 400 <= status < 500:

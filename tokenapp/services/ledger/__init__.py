@@ -122,9 +122,13 @@ def current_balance(user_id: int) -> int:
     return balance or 0
 
 
-_BALANCE = (select(TokenAccount.balance, TokenAccount.is_unlimited, TokenAccount.debt, TokenAccount.lifetime_spent,
-                   TokenAccount.next_expiry_at)
-            .where(TokenAccount.user_id == bindparam("user_id")))
+_BALANCE = select(
+    TokenAccount.balance,
+    TokenAccount.is_unlimited,
+    TokenAccount.debt,
+    TokenAccount.lifetime_spent,
+    TokenAccount.next_expiry_at,
+).where(TokenAccount.user_id == bindparam("user_id"))
 
 
 def balance_of(user_id: int) -> BalanceView:
@@ -146,9 +150,14 @@ def balance_of(user_id: int) -> BalanceView:
 
 def paid_balance(user_id: int) -> int:
     """The tokens the user could transfer: paid lots not yet expired."""
-    return db.session.execute(select(func.coalesce(func.sum(TokenLot.remaining), 0)).where(
-        TokenLot.user_id == user_id, TokenLot.kind == LotKind.PAID.value, TokenLot.remaining > 0,
-        (TokenLot.expires_at.is_(None)) | (TokenLot.expires_at > utcnow()))).scalar_one()
+    return db.session.execute(
+        select(func.coalesce(func.sum(TokenLot.remaining), 0)).where(
+            TokenLot.user_id == user_id,
+            TokenLot.kind == LotKind.PAID.value,
+            TokenLot.remaining > 0,
+            (TokenLot.expires_at.is_(None)) | (TokenLot.expires_at > utcnow()),
+        )
+    ).scalar_one()
 
 
 def open_account(user_id: int) -> None:
@@ -160,14 +169,33 @@ def open_account(user_id: int) -> None:
         credit(user_id, bonus, TransactionType.BONUS, dedupe_key="welcome", note="Welcome bonus")
 
 
-def credit_in(tx: Session, user_id: int, amount: int, tx_type: TransactionType, *, source: LotSource | None = None,
-              kind: LotKind | None = None, cost_cents: int = 0, **fields) -> int:
+def credit_in(
+    tx: Session,
+    user_id: int,
+    amount: int,
+    tx_type: TransactionType,
+    *,
+    source: LotSource | None = None,
+    kind: LotKind | None = None,
+    cost_cents: int = 0,
+    **fields,
+) -> int:
     """Credit `amount` in `tx` as a new lot (defaults by type, see CREDIT_DEFAULTS); return the new balance."""
     check_amount(amount)
     default_source, default_kind, counterparty = CREDIT_DEFAULTS[tx_type]
     kind = kind or default_kind
-    return writer.credit(tx, user_id, amount, tx_type, counterparty, source=source or default_source, kind=kind,
-                         cost_cents=cost_cents if kind == LotKind.PAID else 0, expires_at=lot_expiry(kind), **fields)
+    return writer.credit(
+        tx,
+        user_id,
+        amount,
+        tx_type,
+        counterparty,
+        source=source or default_source,
+        kind=kind,
+        cost_cents=cost_cents if kind == LotKind.PAID else 0,
+        expires_at=lot_expiry(kind),
+        **fields,
+    )
 
 
 def credit(user_id: int, amount: int, tx_type: TransactionType, *, dedupe_key: str | None = None, **fields) -> bool:
@@ -193,14 +221,22 @@ def adjust(user_id: int, delta: int, *, reason: str, actor_id: int | None = None
     with write_transaction() as tx:
         if delta > 0:
             return credit_in(tx, user_id, delta, TransactionType.ADJUSTMENT, note=reason[:255], actor_id=actor_id)
-        return writer.debit(tx, user_id, -delta, TransactionType.ADJUSTMENT, Counterparty.ADJUSTMENTS,
-                            note=reason[:255], actor_id=actor_id)
+        return writer.debit(
+            tx,
+            user_id,
+            -delta,
+            TransactionType.ADJUSTMENT,
+            Counterparty.ADJUSTMENTS,
+            note=reason[:255],
+            actor_id=actor_id,
+        )
 
 
 def grant_purchase(tx: Session, user_id: int, tokens: int, *, dedupe_key: str, note: str, cost_cents: int = 0) -> int:
     """Credit a paid purchase in `tx` as one paid lot costing `cost_cents`, once per dedupe key; the new balance."""
-    return credit_in(tx, user_id, tokens, TransactionType.PURCHASE, cost_cents=cost_cents, dedupe_key=dedupe_key,
-                     note=note[:255])
+    return credit_in(
+        tx, user_id, tokens, TransactionType.PURCHASE, cost_cents=cost_cents, dedupe_key=dedupe_key, note=note[:255]
+    )
 
 
 def take_back(tx: Session, user_id: int, tokens: int, note: str, purchase_key: str | None = None) -> int:
@@ -242,8 +278,16 @@ def expire_lots(now: datetime | None = None, batch: int = EXPIRY_BATCH) -> Expir
     now = now or utcnow()
     accounts = tokens = 0
     while True:
-        due = db.session.execute(select(TokenAccount.user_id).where(TokenAccount.next_expiry_at <= now)
-                                 .order_by(TokenAccount.next_expiry_at).limit(batch)).scalars().all()
+        due = (
+            db.session.execute(
+                select(TokenAccount.user_id)
+                .where(TokenAccount.next_expiry_at <= now)
+                .order_by(TokenAccount.next_expiry_at)
+                .limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         db.session.commit()
         for user_id in due:
             with write_transaction() as tx:

@@ -48,18 +48,21 @@ class LedgerFigures:
 
 
 def _cents_by_counterparty() -> dict[str, int]:
-    rows = db.session.execute(select(TokenTransaction.counterparty, func.sum(TokenTransaction.cents))
-                              .group_by(TokenTransaction.counterparty)).all()
+    rows = db.session.execute(
+        select(TokenTransaction.counterparty, func.sum(TokenTransaction.cents)).group_by(TokenTransaction.counterparty)
+    ).all()
     return {counterparty: int(total or 0) for counterparty, total in rows}
 
 
 def _lot_totals() -> tuple[int, int]:
     """(liability: the unused paid tokens' value, opening: the cost of lots carried over by migration 0008)."""
     released = TokenLot.cost_cents * (TokenLot.granted - TokenLot.remaining) // TokenLot.granted
-    liability, opening = db.session.execute(select(
-        func.sum(TokenLot.cost_cents - released),
-        func.sum(TokenLot.cost_cents).filter(TokenLot.source == LotSource.MIGRATION.value),
-    ).where(TokenLot.kind == LotKind.PAID.value)).one()
+    liability, opening = db.session.execute(
+        select(
+            func.sum(TokenLot.cost_cents - released),
+            func.sum(TokenLot.cost_cents).filter(TokenLot.source == LotSource.MIGRATION.value),
+        ).where(TokenLot.kind == LotKind.PAID.value)
+    ).one()
     return int(liability or 0), int(opening or 0)
 
 
@@ -68,11 +71,17 @@ def _promotion_tokens() -> int:
     rows = TokenTransaction
     spending = rows.counterparty == Counterparty.REVENUE.value
     single = select(rows.amount.label("tokens"), rows.lot_id.label("lot_id")).where(spending, rows.lot_id.is_not(None))
-    several = (select(TokenDraw.tokens.label("tokens"), TokenDraw.lot_id.label("lot_id"))
-               .join(rows, rows.id == TokenDraw.transaction_id).where(spending))
+    several = (
+        select(TokenDraw.tokens.label("tokens"), TokenDraw.lot_id.label("lot_id"))
+        .join(rows, rows.id == TokenDraw.transaction_id)
+        .where(spending)
+    )
     parts = union_all(single, several).subquery()
-    total = db.session.execute(select(func.sum(parts.c.tokens)).join(TokenLot, TokenLot.id == parts.c.lot_id)
-                               .where(TokenLot.kind == LotKind.BONUS.value)).scalar()
+    total = db.session.execute(
+        select(func.sum(parts.c.tokens))
+        .join(TokenLot, TokenLot.id == parts.c.lot_id)
+        .where(TokenLot.kind == LotKind.BONUS.value)
+    ).scalar()
     return -int(total or 0)
 
 

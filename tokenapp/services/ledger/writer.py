@@ -36,8 +36,16 @@ _ACCOUNTS = TokenAccount.__table__
 _ROWS = TokenTransaction.__table__
 _LOTS = TokenLot.__table__
 _DRAWS = TokenDraw.__table__
-_ROW_DEFAULTS = {"feature_key": None, "charge_id": None, "dedupe_key": None, "note": None, "actor_id": None,
-                 "lot_id": None, "cents": 0, "debt_change": 0}
+_ROW_DEFAULTS = {
+    "feature_key": None,
+    "charge_id": None,
+    "dedupe_key": None,
+    "note": None,
+    "actor_id": None,
+    "lot_id": None,
+    "cents": 0,
+    "debt_change": 0,
+}
 _INSERT_ROW = insert(_ROWS)
 _INSERT_ROW_ID = insert(_ROWS).returning(_ROWS.c.id)
 _INSERT_DRAWS = insert(_DRAWS)
@@ -71,14 +79,19 @@ def consumption_order(lots=_LOTS) -> tuple:
     Soonest-expiring first (a lot that never expires comes last), then bonus
     before paid, then the oldest.
     """
-    return (case((lots.c.expires_at.is_(None), 1), else_=0), lots.c.expires_at,
-            case((lots.c.kind == LotKind.BONUS.value, 0), else_=1), lots.c.id)
+    return (
+        case((lots.c.expires_at.is_(None), 1), else_=0),
+        lots.c.expires_at,
+        case((lots.c.kind == LotKind.BONUS.value, 0), else_=1),
+        lots.c.id,
+    )
 
 
 def open_lots(moment=_MOMENT, account=_ACCOUNT, lots=_LOTS):
     """The condition for a lot that can be spent at `moment`: the account's, not empty, not expired."""
-    return and_(lots.c.user_id == account, lots.c.remaining > 0,
-                or_(lots.c.expires_at.is_(None), lots.c.expires_at > moment))
+    return and_(
+        lots.c.user_id == account, lots.c.remaining > 0, or_(lots.c.expires_at.is_(None), lots.c.expires_at > moment)
+    )
 
 
 def released_cents(remaining, lots=_LOTS):
@@ -88,8 +101,12 @@ def released_cents(remaining, lots=_LOTS):
 
 def _earlier_expiry(candidate):
     """The account's next_expiry_at moved back to `candidate` when that is earlier (NULL means never)."""
-    return case((candidate.is_(None), _NEXT_EXPIRY), (_NEXT_EXPIRY.is_(None), candidate),
-                (candidate < _NEXT_EXPIRY, candidate), else_=_NEXT_EXPIRY)
+    return case(
+        (candidate.is_(None), _NEXT_EXPIRY),
+        (_NEXT_EXPIRY.is_(None), candidate),
+        (candidate < _NEXT_EXPIRY, candidate),
+        else_=_NEXT_EXPIRY,
+    )
 
 
 # Built once: the spend is the hottest statement in the app, and building it
@@ -98,56 +115,94 @@ _COST = bindparam("cost", type_=Integer)
 _SPENT = case((_ACCOUNTS.c.is_unlimited, 0), else_=_COST)
 _SPEND = (
     update(_ACCOUNTS)
-    .where(_ACCOUNTS.c.user_id == _ACCOUNT, _ACCOUNTS.c.debt == 0,
-           or_(_NEXT_EXPIRY.is_(None), _NEXT_EXPIRY > _MOMENT),
-           or_(_ACCOUNTS.c.is_unlimited, _BALANCE >= _COST))
+    .where(
+        _ACCOUNTS.c.user_id == _ACCOUNT,
+        _ACCOUNTS.c.debt == 0,
+        or_(_NEXT_EXPIRY.is_(None), _NEXT_EXPIRY > _MOMENT),
+        or_(_ACCOUNTS.c.is_unlimited, _BALANCE >= _COST),
+    )
     .values(balance=_BALANCE - _SPENT, lifetime_spent=_ACCOUNTS.c.lifetime_spent + _SPENT, updated_at=_MOMENT)
     .returning(_BALANCE, _ACCOUNTS.c.is_unlimited)
 )
 # The lot first in consumption order, debited when it alone covers the cost; RETURNING the cents released.
 _FIRST_LOT = select(_LOTS.c.id).where(open_lots()).order_by(*consumption_order()).limit(1).scalar_subquery()
 _SPEND_ONE_LOT = (
-    update(_LOTS).where(_LOTS.c.id == _FIRST_LOT, _LOTS.c.remaining >= _COST)
+    update(_LOTS)
+    .where(_LOTS.c.id == _FIRST_LOT, _LOTS.c.remaining >= _COST)
     .values(remaining=_LOTS.c.remaining - _COST)
     .returning(_LOTS.c.id, released_cents(_LOTS.c.remaining + _COST) - released_cents(_LOTS.c.remaining))
 )
 # Any lot by `delta` tokens (signed); RETURNING the cents that came back (+) or were released (-).
 _MOVE_LOT = (
-    update(_LOTS).where(_LOTS.c.id == _LOT).values(remaining=_LOTS.c.remaining + _DELTA)
+    update(_LOTS)
+    .where(_LOTS.c.id == _LOT)
+    .values(remaining=_LOTS.c.remaining + _DELTA)
     .returning(released_cents(_LOTS.c.remaining - _DELTA) - released_cents(_LOTS.c.remaining))
 )
 _LOCK = (
-    update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == _ACCOUNT).values(updated_at=_MOMENT)
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.user_id == _ACCOUNT)
+    .values(updated_at=_MOMENT)
     .returning(_BALANCE, _ACCOUNTS.c.debt, _NEXT_EXPIRY, _ACCOUNTS.c.is_unlimited)
 )
-_OPEN_LOTS = (select(_LOTS.c.id, _LOTS.c.remaining, _LOTS.c.kind, _LOTS.c.expires_at)
-              .where(open_lots()).order_by(*consumption_order()))
+_OPEN_LOTS = (
+    select(_LOTS.c.id, _LOTS.c.remaining, _LOTS.c.kind, _LOTS.c.expires_at)
+    .where(open_lots())
+    .order_by(*consumption_order())
+)
 _REFUND = (
-    update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == _ACCOUNT)
-    .values(balance=_BALANCE + _DELTA, lifetime_spent=_ACCOUNTS.c.lifetime_spent - _DELTA,
-            next_expiry_at=_earlier_expiry(_EXPIRES), updated_at=_MOMENT)
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.user_id == _ACCOUNT)
+    .values(
+        balance=_BALANCE + _DELTA,
+        lifetime_spent=_ACCOUNTS.c.lifetime_spent - _DELTA,
+        next_expiry_at=_earlier_expiry(_EXPIRES),
+        updated_at=_MOMENT,
+    )
     .returning(_BALANCE, _ACCOUNTS.c.debt, _NEXT_EXPIRY)
 )
-_SPEND_ROW = (select(_ROWS.c.id, _ROWS.c.lot_id, _ROWS.c.amount)
-              .where(_ROWS.c.charge_id == bindparam("charge", type_=String), _ROWS.c.type == T.SPEND.value))
+_SPEND_ROW = select(_ROWS.c.id, _ROWS.c.lot_id, _ROWS.c.amount).where(
+    _ROWS.c.charge_id == bindparam("charge", type_=String), _ROWS.c.type == T.SPEND.value
+)
 
 
-def record(tx: Session, user_id: int, tx_type: T, amount: int, balance_after: int, counterparty: Counterparty,
-           parts: list[Part] | None = None, **fields) -> None:
+def record(
+    tx: Session,
+    user_id: int,
+    tx_type: T,
+    amount: int,
+    balance_after: int,
+    counterparty: Counterparty,
+    parts: list[Part] | None = None,
+    **fields,
+) -> None:
     """Insert one ledger row for a change just made in `tx`, with its lot parts, and announce it.
 
     One part is named on the row (`lot_id`, `cents`); several go to `token_draws`.
     """
-    row = {"user_id": user_id, "type": tx_type.value, "amount": amount, "balance_after": balance_after,
-           "counterparty": counterparty.value, "created_at": utcnow(), **_ROW_DEFAULTS, **fields}
+    row = {
+        "user_id": user_id,
+        "type": tx_type.value,
+        "amount": amount,
+        "balance_after": balance_after,
+        "counterparty": counterparty.value,
+        "created_at": utcnow(),
+        **_ROW_DEFAULTS,
+        **fields,
+    }
     connection = tx.connection()
     if parts and len(parts) == 1:
         row["lot_id"], row["cents"] = parts[0].lot_id, parts[0].cents
     if parts and len(parts) > 1:
         row["cents"] = sum(part.cents for part in parts)
         row_id = connection.execute(_INSERT_ROW_ID, row).scalar_one()
-        connection.execute(_INSERT_DRAWS, [{"transaction_id": row_id, "lot_id": part.lot_id, "tokens": part.tokens,
-                                            "cents": part.cents} for part in parts])
+        connection.execute(
+            _INSERT_DRAWS,
+            [
+                {"transaction_id": row_id, "lot_id": part.lot_id, "tokens": part.tokens, "cents": part.cents}
+                for part in parts
+            ],
+        )
     else:
         connection.execute(_INSERT_ROW, row)
     balance_changed.send(user_id=user_id)
@@ -192,8 +247,9 @@ def _spend_after_expiry(tx: Session, params: dict):
         balance, debt, _next, _unlimited = _lock(tx, user_id, moment)
     refusal = InsufficientTokens(balance=balance, cost=cost)
     if debt:
-        refusal.message = (f"Your account owes {debt} tokens from a refunded purchase. "
-                           "Buy tokens to repay it before spending again.")
+        refusal.message = (
+            f"Your account owes {debt} tokens from a refunded purchase. Buy tokens to repay it before spending again."
+        )
         refusal.details["debt"] = debt
     raise refusal
 
@@ -220,8 +276,9 @@ def expire_account(tx: Session, user_id: int, moment: datetime) -> int:
     return balance - expire_due(tx, user_id, moment)
 
 
-def _draw(tx: Session, user_id: int, tokens: int, moment: datetime, kind: LotKind | None = None,
-          first_lot: int | None = None) -> list[Part]:
+def _draw(
+    tx: Session, user_id: int, tokens: int, moment: datetime, kind: LotKind | None = None, first_lot: int | None = None
+) -> list[Part]:
     """Take `tokens` from the account's open lots in consumption order (`first_lot` first); the parts.
 
     The caller holds the account lock and has checked the balance, which equals
@@ -246,15 +303,29 @@ def _draw(tx: Session, user_id: int, tokens: int, moment: datetime, kind: LotKin
 
 def _change(tx: Session, user_id: int, delta: int, moment: datetime, **values) -> tuple[int, int]:
     """Add `delta` to the locked account's balance (and other columns); (balance, debt) after."""
-    stmt = (update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == user_id)
-            .values(balance=_BALANCE + delta, updated_at=moment, **values).returning(_BALANCE, _ACCOUNTS.c.debt))
+    stmt = (
+        update(_ACCOUNTS)
+        .where(_ACCOUNTS.c.user_id == user_id)
+        .values(balance=_BALANCE + delta, updated_at=moment, **values)
+        .returning(_BALANCE, _ACCOUNTS.c.debt)
+    )
     balance, debt = tx.execute(stmt).one()
     return balance, debt
 
 
-def credit(tx: Session, user_id: int, amount: int, tx_type: T, counterparty: Counterparty, *,
-           source: LotSource, kind: LotKind, cost_cents: int = 0, expires_at: datetime | None = None,
-           **fields) -> int:
+def credit(
+    tx: Session,
+    user_id: int,
+    amount: int,
+    tx_type: T,
+    counterparty: Counterparty,
+    *,
+    source: LotSource,
+    kind: LotKind,
+    cost_cents: int = 0,
+    expires_at: datetime | None = None,
+    **fields,
+) -> int:
     """Add `amount` tokens as a new lot and write its row (repaying debt first); return the new balance."""
     moment = utcnow()
     lock(tx, user_id, moment)
@@ -265,9 +336,19 @@ def credit(tx: Session, user_id: int, amount: int, tx_type: T, counterparty: Cou
     if expires_at is not None:
         values["next_expiry_at"] = _earlier_expiry(bindparam("expires", expires_at, type_=UTCDateTime))
     balance, debt = _change(tx, user_id, amount, moment, **values)
-    lot_id = tx.execute(_INSERT_LOT, {
-        "user_id": user_id, "source": source.value, "kind": kind.value, "granted": amount, "remaining": amount,
-        "cost_cents": cost_cents, "expires_at": expires_at, "created_at": moment}).scalar_one()
+    lot_id = tx.execute(
+        _INSERT_LOT,
+        {
+            "user_id": user_id,
+            "source": source.value,
+            "kind": kind.value,
+            "granted": amount,
+            "remaining": amount,
+            "cost_cents": cost_cents,
+            "expires_at": expires_at,
+            "created_at": moment,
+        },
+    ).scalar_one()
     record(tx, user_id, tx_type, amount, balance, counterparty, [Part(lot_id, amount, cost_cents)], **fields)
     return _repay_debt(tx, user_id, balance, debt, moment)
 
@@ -293,14 +374,25 @@ def _spend_parts(tx: Session, charge_id: str, amount: int) -> list[Part]:
     if spent is not None and spent.lot_id is not None:
         parts = [(spent.lot_id, -spent.amount)]
     elif spent is not None:
-        parts = [(lot, -tokens) for lot, tokens in tx.execute(
-            select(_DRAWS.c.lot_id, _DRAWS.c.tokens).where(_DRAWS.c.transaction_id == spent.id))]
+        parts = [
+            (lot, -tokens)
+            for lot, tokens in tx.execute(
+                select(_DRAWS.c.lot_id, _DRAWS.c.tokens).where(_DRAWS.c.transaction_id == spent.id)
+            )
+        ]
     else:
         parts = []
     if sum(tokens for _lot, tokens in parts) != amount:
         return []  # a spend from before lots (migration 0008): its tokens come back as a bonus lot that never expires
-    expiry = dict(tx.execute(select(_LOTS.c.id, _LOTS.c.expires_at)
-                             .where(_LOTS.c.id.in_([lot for lot, _tokens in parts]))).all()) if parts else {}
+    expiry = (
+        dict(
+            tx.execute(
+                select(_LOTS.c.id, _LOTS.c.expires_at).where(_LOTS.c.id.in_([lot for lot, _tokens in parts]))
+            ).all()
+        )
+        if parts
+        else {}
+    )
     return [Part(lot, tokens, 0, expiry[lot]) for lot, tokens in parts]
 
 
@@ -312,16 +404,31 @@ def refund(tx: Session, user_id: int, amount: int, **fields) -> int:
     moment = utcnow()
     parts = _spend_parts(tx, fields["charge_id"], amount) if amount else []
     expiries = [part.expires_at for part in parts if part.expires_at is not None]
-    balance, debt, next_expiry = tx.execute(_REFUND, {
-        "account": user_id, "delta": amount, "moment": moment, "expires": min(expiries, default=None)}).one()
+    balance, debt, next_expiry = tx.execute(
+        _REFUND, {"account": user_id, "delta": amount, "moment": moment, "expires": min(expiries, default=None)}
+    ).one()
     if amount and not parts:
-        lot_id = tx.execute(_INSERT_LOT, {
-            "user_id": user_id, "source": LotSource.ADJUSTMENT.value, "kind": LotKind.BONUS.value, "granted": amount,
-            "remaining": amount, "cost_cents": 0, "expires_at": None, "created_at": moment}).scalar_one()
+        lot_id = tx.execute(
+            _INSERT_LOT,
+            {
+                "user_id": user_id,
+                "source": LotSource.ADJUSTMENT.value,
+                "kind": LotKind.BONUS.value,
+                "granted": amount,
+                "remaining": amount,
+                "cost_cents": 0,
+                "expires_at": None,
+                "created_at": moment,
+            },
+        ).scalar_one()
         parts = [Part(lot_id, amount, 0)]
     else:
-        parts = [Part(part.lot_id, part.tokens, tx.execute(_MOVE_LOT, {"lot": part.lot_id, "delta": part.tokens})
-                      .scalar_one()) for part in parts]
+        parts = [
+            Part(
+                part.lot_id, part.tokens, tx.execute(_MOVE_LOT, {"lot": part.lot_id, "delta": part.tokens}).scalar_one()
+            )
+            for part in parts
+        ]
     record(tx, user_id, T.REFUND, amount, balance, Counterparty.REVENUE, parts, **fields)
     if next_expiry is not None and next_expiry <= moment:
         balance = expire_due(tx, user_id, moment)
@@ -335,8 +442,17 @@ def _repay_debt(tx: Session, user_id: int, balance: int, debt: int, moment: date
         return balance
     parts = _draw(tx, user_id, repaid, moment)
     balance, _debt = _change(tx, user_id, -repaid, moment, debt=_ACCOUNTS.c.debt - repaid)
-    record(tx, user_id, T.REVERSAL, -repaid, balance, Counterparty.RECEIVABLE, parts, debt_change=-repaid,
-           note=f"Repaid {repaid} tokens owed from a refunded purchase")
+    record(
+        tx,
+        user_id,
+        T.REVERSAL,
+        -repaid,
+        balance,
+        Counterparty.RECEIVABLE,
+        parts,
+        debt_change=-repaid,
+        note=f"Repaid {repaid} tokens owed from a refunded purchase",
+    )
     return balance
 
 
@@ -349,15 +465,25 @@ def take_back(tx: Session, user_id: int, tokens: int, note: str, first_lot: int 
     parts = _draw(tx, user_id, taken, moment, first_lot=first_lot) if taken else []
     balance, _debt = _change(tx, user_id, -taken, moment, debt=_ACCOUNTS.c.debt + owed)
     suffix = f"; {owed} already spent, now owed" if owed else ""
-    record(tx, user_id, T.REVERSAL, -taken, balance, Counterparty.STRIPE, parts, debt_change=owed,
-           note=(note + suffix)[:255])
+    record(
+        tx,
+        user_id,
+        T.REVERSAL,
+        -taken,
+        balance,
+        Counterparty.STRIPE,
+        parts,
+        debt_change=owed,
+        note=(note + suffix)[:255],
+    )
     return owed
 
 
 def lot_credited_by(tx: Session, user_id: int, dedupe_key: str) -> int | None:
     """The lot the user's row with `dedupe_key` credited (a purchase's, say), if one."""
-    return tx.execute(select(_ROWS.c.lot_id).where(_ROWS.c.user_id == user_id,
-                                                   _ROWS.c.dedupe_key == dedupe_key)).scalar()
+    return tx.execute(
+        select(_ROWS.c.lot_id).where(_ROWS.c.user_id == user_id, _ROWS.c.dedupe_key == dedupe_key)
+    ).scalar()
 
 
 def expire_due(tx: Session, user_id: int, moment: datetime) -> int:
@@ -366,23 +492,38 @@ def expire_due(tx: Session, user_id: int, moment: datetime) -> int:
     What a lot has left is read here, under the account's lock, so a spend that
     committed first keeps what it took (RELIABILITY 37).
     """
-    due = tx.execute(select(_LOTS.c.id, _LOTS.c.remaining, _LOTS.c.kind).where(
-        _LOTS.c.user_id == user_id, _LOTS.c.remaining > 0, _LOTS.c.expires_at <= moment,
-    ).order_by(_LOTS.c.expires_at, _LOTS.c.id)).all()
+    due = tx.execute(
+        select(_LOTS.c.id, _LOTS.c.remaining, _LOTS.c.kind)
+        .where(
+            _LOTS.c.user_id == user_id,
+            _LOTS.c.remaining > 0,
+            _LOTS.c.expires_at <= moment,
+        )
+        .order_by(_LOTS.c.expires_at, _LOTS.c.id)
+    ).all()
     balance = tx.execute(select(_BALANCE).where(_ACCOUNTS.c.user_id == user_id)).scalar_one()
     rows = []
     for lot in due:
         cents = tx.execute(_MOVE_LOT, {"lot": lot.id, "delta": -lot.remaining}).scalar_one()
         balance -= lot.remaining
         rows.append((lot, cents, balance))
-    earliest = (select(func.min(_LOTS.c.expires_at))
-                .where(_LOTS.c.user_id == user_id, _LOTS.c.remaining > 0).scalar_subquery())
+    earliest = (
+        select(func.min(_LOTS.c.expires_at)).where(_LOTS.c.user_id == user_id, _LOTS.c.remaining > 0).scalar_subquery()
+    )
     stored, _debt = _change(tx, user_id, -sum(lot.remaining for lot in due), moment, next_expiry_at=earliest)
     if stored != balance:
         raise LedgerOutOfBalance(f"user {user_id}: balance {stored} after expiry, rows say {balance}")
     for lot, cents, balance_after in rows:
-        record(tx, user_id, T.EXPIRY, -lot.remaining, balance_after, Counterparty.EXPIRY,
-               [Part(lot.id, -lot.remaining, cents)], note=f"{lot.remaining} {lot.kind} tokens expired")
+        record(
+            tx,
+            user_id,
+            T.EXPIRY,
+            -lot.remaining,
+            balance_after,
+            Counterparty.EXPIRY,
+            [Part(lot.id, -lot.remaining, cents)],
+            note=f"{lot.remaining} {lot.kind} tokens expired",
+        )
     return stored
 
 
@@ -396,20 +537,40 @@ def transfer(tx: Session, sender: int, receiver: int, tokens: int, note: str | N
     moment = utcnow()
     for user_id in sorted((sender, receiver)):
         lock(tx, user_id, moment)
-    paid = tx.execute(select(func.coalesce(func.sum(_LOTS.c.remaining), 0)).where(
-        open_lots(), _LOTS.c.kind == LotKind.PAID.value), {"account": sender, "moment": moment}).scalar_one()
+    paid = tx.execute(
+        select(func.coalesce(func.sum(_LOTS.c.remaining), 0)).where(open_lots(), _LOTS.c.kind == LotKind.PAID.value),
+        {"account": sender, "moment": moment},
+    ).scalar_one()
     debt = tx.execute(select(_ACCOUNTS.c.debt).where(_ACCOUNTS.c.user_id == sender)).scalar_one()
     if paid < tokens or debt:
         raise InsufficientTokens(balance=0 if debt else paid, cost=tokens)
     drawn = _draw(tx, sender, tokens, moment, kind=LotKind.PAID)
     balance, _debt = _change(tx, sender, -tokens, moment)
     record(tx, sender, T.GIFT_OUT, -tokens, balance, Counterparty.TRANSFERS, drawn, note=note)
-    given = [Part(tx.execute(_INSERT_LOT, {
-        "user_id": receiver, "source": LotSource.GIFT.value, "kind": LotKind.PAID.value, "granted": -part.tokens,
-        "remaining": -part.tokens, "cost_cents": -part.cents, "expires_at": part.expires_at, "created_at": moment,
-    }).scalar_one(), -part.tokens, -part.cents) for part in drawn]
+    given = [
+        Part(
+            tx.execute(
+                _INSERT_LOT,
+                {
+                    "user_id": receiver,
+                    "source": LotSource.GIFT.value,
+                    "kind": LotKind.PAID.value,
+                    "granted": -part.tokens,
+                    "remaining": -part.tokens,
+                    "cost_cents": -part.cents,
+                    "expires_at": part.expires_at,
+                    "created_at": moment,
+                },
+            ).scalar_one(),
+            -part.tokens,
+            -part.cents,
+        )
+        for part in drawn
+    ]
     expiries = [part.expires_at for part in drawn if part.expires_at is not None]
-    values = {"next_expiry_at": _earlier_expiry(bindparam("expires", min(expiries), type_=UTCDateTime))} if expiries else {}
+    values = (
+        {"next_expiry_at": _earlier_expiry(bindparam("expires", min(expiries), type_=UTCDateTime))} if expiries else {}
+    )
     received, receiver_debt = _change(tx, receiver, tokens, moment, **values)
     record(tx, receiver, T.GIFT_IN, tokens, received, Counterparty.TRANSFERS, given, note=note)
     _repay_debt(tx, receiver, received, receiver_debt, moment)
@@ -418,5 +579,6 @@ def transfer(tx: Session, sender: int, receiver: int, tokens: int, note: str | N
 
 def set_unlimited(tx: Session, user_id: int, unlimited: bool) -> None:
     """Switch the account's Unlimited flag (no ledger row: the balance does not move)."""
-    tx.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == user_id)
-               .values(is_unlimited=unlimited, updated_at=utcnow()))
+    tx.execute(
+        update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == user_id).values(is_unlimited=unlimited, updated_at=utcnow())
+    )
