@@ -4,32 +4,9 @@ import json
 
 import pytest
 
-from support.payments import BROKE_CARD, DECLINED_CARD, DELAYED_CARD, app_path
+from support.payments import BROKE_CARD, DECLINED_CARD, DELAYED_CARD, app_path, ledger_rows, purchase, start_checkout
 from support.web import Api, AuthActions, csrf_token, user_id
 from tokenapp.extensions import db
-from tokenapp.models import TokenPurchase, TokenTransaction
-
-
-def start_checkout(client, package_key="pro") -> str:
-    response = client.post("/tokens/checkout", data={"package_key": package_key, "csrf_token": csrf_token(client)})
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return response.headers["Location"]
-
-
-def purchase(app, **filters) -> TokenPurchase:
-    with app.app_context():
-        row = db.session.execute(db.select(TokenPurchase).filter_by(**filters)).scalar_one()
-        db.session.expunge(row)
-        return row
-
-
-def ledger_rows(app, email="ada@example.com"):
-    with app.app_context():
-        return db.session.execute(
-            db.select(TokenTransaction.type, TokenTransaction.amount)
-            .where(TokenTransaction.user_id == user_id(app, email))
-            .order_by(TokenTransaction.id)
-        ).all()
 
 
 def test_buy_pro_with_a_card_credits_600_once(app, client, api, stripe_standin, audit):
