@@ -20,7 +20,7 @@ from support.payments import StripeStandin
 from support.settings import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL
 from support.web import Api, AuthActions
 from tokenapp.extensions import db
-from tokenapp.services import stripe_setup
+from tokenapp.services import accounts, stripe_setup
 
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 # Tests using these fixtures share one resource (a Redis database, one browser's live server): one worker runs them.
@@ -107,6 +107,20 @@ def app(request, seeded_database):
         db.session.remove()
         db.engine.dispose()
     assert problems == [], "ledger invariant broken after the test"
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for service-level tests; yields the app."""
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def uid(ctx):
+    """A registered user (with the welcome bonus: a bonus lot expiring after BONUS_TOKEN_EXPIRY_DAYS); their id."""
+    return accounts.register("lin@example.com", "password123").id
 
 
 @pytest.fixture

@@ -5,32 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from support.database import history
 from tokenapp.extensions import db
 from tokenapp.models import TokenAccount, TokenTransaction
 from tokenapp.models._types import utcnow
 from tokenapp.models.ledger import TransactionType
 from tokenapp.services import accounts, charges, ledger
 from tokenapp.services.errors import ChargeNotUsable, InsufficientTokens, InvalidAmount, UnknownFeature
-
-
-@pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield
-        db.session.remove()
-
-
-@pytest.fixture
-def uid(ctx):
-    return accounts.register("lin@example.com", "password123").id
-
-
-def rows(user_id):
-    return db.session.execute(
-        select(TokenTransaction.type, TokenTransaction.amount, TokenTransaction.balance_after)
-        .where(TokenTransaction.user_id == user_id)
-        .order_by(TokenTransaction.id)
-    ).all()
 
 
 def account(user_id) -> TokenAccount:
@@ -41,7 +22,7 @@ def account(user_id) -> TokenAccount:
 def test_welcome_bonus_is_granted_once(uid, audit):
     ledger.open_account(uid)
     assert ledger.credit(uid, 10, TransactionType.BONUS, dedupe_key="welcome") is False
-    assert rows(uid) == [("bonus", 10, 10)]
+    assert history(uid) == [("bonus", 10, 10)]
     assert account(uid).lifetime_bonus == 10
     audit()
 
@@ -53,7 +34,7 @@ def test_welcome_bonus_follows_the_setting(app, database_urls, backend):
     with other.app_context():
         user_id = accounts.register("zero@example.com", "password123").id
         assert ledger.balance_of(user_id).balance == 0
-        assert rows(user_id) == []
+        assert history(user_id) == []
         db.session.remove()
         db.engine.dispose()
 
@@ -75,7 +56,7 @@ def test_refund_happens_exactly_once(uid, audit):
     assert charges.refund_charge(result.charge_id, uid) is False
     with pytest.raises(ChargeNotUsable):
         charges.consume_charge(result.charge_id, uid, "resume_parsing")
-    assert rows(uid) == [("bonus", 10, 10), ("spend", -8, 2), ("refund", 8, 10)]
+    assert history(uid) == [("bonus", 10, 10), ("spend", -8, 2), ("refund", 8, 10)]
     assert account(uid).lifetime_spent == 0
     audit()
 
@@ -96,7 +77,7 @@ def test_insufficient_charge_writes_nothing(uid, audit):
     with pytest.raises(InsufficientTokens) as error:
         charges.charge(uid, "resume_parsing")
     assert (error.value.balance, error.value.cost) == (2, 8)
-    assert len(rows(uid)) == 2
+    assert len(history(uid)) == 2
     audit()
 
 
@@ -117,7 +98,7 @@ def test_unlimited_accounts_record_zero_amount_spends(uid, audit):
     for _ in range(3):
         result = charges.charge(uid, "cover_letter")
         assert (result.cost, result.balance) == (0, 10)
-    assert rows(uid)[1:] == [("spend", 0, 10)] * 3
+    assert history(uid)[1:] == [("spend", 0, 10)] * 3
     spends = db.session.execute(
         select(func.count()).where(
             TokenTransaction.user_id == uid,
@@ -137,7 +118,7 @@ def test_stale_charges_are_refunded_once_released(app, uid, audit):
     later = utcnow() + timedelta(seconds=app.config["CHARGE_TTL_SECONDS"] + 1)
     assert charges.release_stale_charges(uid, now=later) == 1
     assert ledger.balance_of(uid).balance == 10
-    assert rows(uid)[-1] == ("refund", 10, 10)
+    assert history(uid)[-1] == ("refund", 10, 10)
     with pytest.raises(ChargeNotUsable):
         charges.consume_charge(result.charge_id, uid, "cover_letter")
     audit()
@@ -228,7 +209,7 @@ def test_taking_back_spent_tokens_leaves_visible_debt_that_blocks_spending(uid, 
     assert ledger.balance_of(uid).balance == 90
     assert take_back(uid, 100) == 10
     assert ledger.balance_of(uid) == ledger.BalanceView(0, False, 10)
-    assert rows(uid)[-1] == ("reversal", -90, 0)
+    assert history(uid)[-1] == ("reversal", -90, 0)
     with pytest.raises(InsufficientTokens) as refusal:
         charges.charge(uid, "networking_message")
     assert "owes 10 tokens" in refusal.value.message and refusal.value.details["debt"] == 10
@@ -242,7 +223,12 @@ def test_credits_repay_debt_first(uid, audit):
     assert ledger.balance_of(uid) == ledger.BalanceView(0, False, 3)
     ledger.credit(uid, 100, TransactionType.PURCHASE)
     assert ledger.balance_of(uid) == ledger.BalanceView(97, False, 0)
-    assert rows(uid)[-4:] == [("purchase", 12, 12), ("reversal", -12, 0), ("purchase", 100, 100), ("reversal", -3, 97)]
+    assert history(uid)[-4:] == [
+        ("purchase", 12, 12),
+        ("reversal", -12, 0),
+        ("purchase", 100, 100),
+        ("reversal", -3, 97),
+    ]
     assert charges.charge(uid, "networking_message").balance == 94
     audit()
 

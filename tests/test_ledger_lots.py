@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from support.database import history
 from tokenapp.database import write_transaction
 from tokenapp.extensions import db
 from tokenapp.models import TokenDraw, TokenLot, TokenTransaction
@@ -34,27 +35,6 @@ class Clock:
 def clock(monkeypatch):
     """Every test here runs on the movable clock, set before its user signs up."""
     return Clock(monkeypatch)
-
-
-@pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield app
-        db.session.remove()
-
-
-@pytest.fixture
-def uid(ctx):
-    """A user with the 10-token welcome bonus (a bonus lot, expiring after 90 days)."""
-    return accounts.register("lin@example.com", "password123").id
-
-
-def rows(user_id):
-    return db.session.execute(
-        select(TokenTransaction.type, TokenTransaction.amount, TokenTransaction.balance_after)
-        .where(TokenTransaction.user_id == user_id)
-        .order_by(TokenTransaction.id)
-    ).all()
 
 
 def lots(user_id):
@@ -156,7 +136,7 @@ def test_a_refund_returns_tokens_to_the_lots_they_came_from(ctx, uid, audit):
     assert [lot.remaining for lot in lots(uid)] == [0, 97]
     assert charges.refund_charge(held.charge_id) is True
     assert [lot.remaining for lot in lots(uid)] == [7, 100]
-    assert rows(uid)[-1] == ("refund", 10, 107)
+    assert history(uid)[-1] == ("refund", 10, 107)
     audit()
 
 
@@ -167,15 +147,15 @@ def test_an_expired_lot_is_never_spent_even_before_the_sweep(ctx, uid, clock, au
         charges.charge(uid, "job_match_detailed")  # 5 > the 4 paid tokens that are left
     assert refused.value.balance == 4
     assert charges.charge(uid, "networking_message").balance == 1
-    assert [row[0] for row in rows(uid)] == ["bonus", "purchase", "expiry", "spend"]
-    assert rows(uid)[2] == ("expiry", -10, 4)
+    assert [row[0] for row in history(uid)] == ["bonus", "purchase", "expiry", "spend"]
+    assert history(uid)[2] == ("expiry", -10, 4)
     audit()
 
 
 def test_a_balance_read_expires_what_is_due(ctx, uid, clock, audit):
     clock.advance(90 * DAY)
     assert balance(uid) == 0
-    assert rows(uid)[-1] == ("expiry", -10, 0)
+    assert history(uid)[-1] == ("expiry", -10, 0)
     audit()
 
 
@@ -184,10 +164,10 @@ def test_a_refund_to_an_expired_lot_expires_at_once_and_only_once(ctx, uid, cloc
     clock.advance(91 * DAY)
     assert ledger.expire_lots(clock.now) == ledger.ExpiryReport(1, 7)
     assert charges.refund_charge(held.charge_id) is True
-    assert [row[:2] for row in rows(uid)][-3:] == [("expiry", -7), ("refund", 3), ("expiry", -3)]
+    assert [row[:2] for row in history(uid)][-3:] == [("expiry", -7), ("refund", 3), ("expiry", -3)]
     assert balance(uid) == 0
     assert ledger.expire_lots(clock.now) == ledger.ExpiryReport(0, 0)
-    assert len(rows(uid)) == 5
+    assert len(history(uid)) == 5
     audit()
 
 
@@ -197,8 +177,8 @@ def test_the_sweep_writes_one_expiry_row_per_lot(ctx, uid, clock, audit):
     other = accounts.register("other@example.com", "password123").id
     assert ledger.expire_lots(clock.now + 89 * DAY) == ledger.ExpiryReport(0, 0)
     assert ledger.expire_lots(clock.now + 90 * DAY) == ledger.ExpiryReport(2, 24)
-    assert [row for row in rows(uid) if row[0] == "expiry"] == [("expiry", -10, 10), ("expiry", -4, 6)]
-    assert rows(other)[-1] == ("expiry", -10, 0)
+    assert [row for row in history(uid) if row[0] == "expiry"] == [("expiry", -10, 10), ("expiry", -4, 6)]
+    assert history(other)[-1] == ("expiry", -10, 0)
     audit()
 
 
@@ -217,7 +197,7 @@ def test_a_transfer_moves_paid_tokens_with_their_cost_basis(ctx, uid, audit):
     buy(uid, 30, 300, "purchase:1")
     assert ledger.transfer(uid, friend, 12, note="thanks") == 28
     assert lots(friend)[-1] == ("gift", "paid", 12, 12, 120)
-    assert rows(uid)[-1] == ("gift_out", -12, 28) and rows(friend)[-1] == ("gift_in", 12, 22)
+    assert history(uid)[-1] == ("gift_out", -12, 28) and history(friend)[-1] == ("gift_in", 12, 22)
     assert ledger.paid_balance(uid) == 18 and ledger.paid_balance(friend) == 12
     with pytest.raises(InsufficientTokens):
         ledger.transfer(uid, friend, 19)  # 28 tokens, but only 18 of them paid
@@ -245,7 +225,7 @@ def test_a_reversal_takes_the_purchase_lot_first_and_records_debt_in_the_ledger(
     assert debt_rows[-1] == ("reversal", -10, 10, "stripe")
     buy(uid, 15, 150, "purchase:2")
     assert ledger.balance_of(uid) == ledger.BalanceView(5, False, 0)
-    assert rows(uid)[-1] == ("reversal", -10, 5)
+    assert history(uid)[-1] == ("reversal", -10, 5)
     audit()
 
 

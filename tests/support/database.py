@@ -18,3 +18,14 @@ def database_state(app, tables: set[str] | None = None) -> dict:
         balances = sorted(db.session.execute(select(TokenAccount.user_id, TokenAccount.balance)).all())
         db.session.remove()
     return {"rows": counts, "balances": balances}
+
+
+def history(user_id: int) -> list:
+    """(type, amount, balance_after) of the user's ledger rows, oldest first; inside an app context."""
+    from tokenapp.models import TokenTransaction
+
+    return db.session.execute(
+        select(TokenTransaction.type, TokenTransaction.amount, TokenTransaction.balance_after)
+        .where(TokenTransaction.user_id == user_id)
+        .order_by(TokenTransaction.id)
+    ).all()
