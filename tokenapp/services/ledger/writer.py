@@ -313,6 +313,38 @@ def _change(tx: Session, user_id: int, delta: int, moment: datetime, **values) -
     return balance, debt
 
 
+def _new_lot(
+    tx: Session,
+    user_id: int,
+    tokens: int,
+    moment: datetime,
+    *,
+    source: LotSource,
+    kind: LotKind,
+    cost_cents: int = 0,
+    expires_at: datetime | None = None,
+) -> int:
+    """Insert a full lot of `tokens` for the user; its id."""
+    values = {
+        "user_id": user_id,
+        "source": source.value,
+        "kind": kind.value,
+        "granted": tokens,
+        "remaining": tokens,
+        "cost_cents": cost_cents,
+        "expires_at": expires_at,
+        "created_at": moment,
+    }
+    return tx.execute(_INSERT_LOT, values).scalar_one()
+
+
+def _expiry_no_later_than(expires_at: datetime | None) -> dict:
+    """The account values that move its next_expiry_at back to `expires_at` (none for a lot that never expires)."""
+    if expires_at is None:
+        return {}
+    return {"next_expiry_at": _earlier_expiry(bindparam("expires", expires_at, type_=UTCDateTime))}
+
+
 def credit(
     tx: Session,
     user_id: int,
@@ -329,26 +361,14 @@ def credit(
     """Add `amount` tokens as a new lot and write its row (repaying debt first); return the new balance."""
     moment = utcnow()
     lock(tx, user_id, moment)
-    values = {}
+    values = _expiry_no_later_than(expires_at)
     column = LIFETIME_COLUMN.get(tx_type)
     if column:
         values[column] = _ACCOUNTS.c[column] + amount
-    if expires_at is not None:
-        values["next_expiry_at"] = _earlier_expiry(bindparam("expires", expires_at, type_=UTCDateTime))
     balance, debt = _change(tx, user_id, amount, moment, **values)
-    lot_id = tx.execute(
-        _INSERT_LOT,
-        {
-            "user_id": user_id,
-            "source": source.value,
-            "kind": kind.value,
-            "granted": amount,
-            "remaining": amount,
-            "cost_cents": cost_cents,
-            "expires_at": expires_at,
-            "created_at": moment,
-        },
-    ).scalar_one()
+    lot_id = _new_lot(
+        tx, user_id, amount, moment, source=source, kind=kind, cost_cents=cost_cents, expires_at=expires_at
+    )
     record(tx, user_id, tx_type, amount, balance, counterparty, [Part(lot_id, amount, cost_cents)], **fields)
     return _repay_debt(tx, user_id, balance, debt, moment)
 
@@ -408,19 +428,7 @@ def refund(tx: Session, user_id: int, amount: int, **fields) -> int:
         _REFUND, {"account": user_id, "delta": amount, "moment": moment, "expires": min(expiries, default=None)}
     ).one()
     if amount and not parts:
-        lot_id = tx.execute(
-            _INSERT_LOT,
-            {
-                "user_id": user_id,
-                "source": LotSource.ADJUSTMENT.value,
-                "kind": LotKind.BONUS.value,
-                "granted": amount,
-                "remaining": amount,
-                "cost_cents": 0,
-                "expires_at": None,
-                "created_at": moment,
-            },
-        ).scalar_one()
+        lot_id = _new_lot(tx, user_id, amount, moment, source=LotSource.ADJUSTMENT, kind=LotKind.BONUS)
         parts = [Part(lot_id, amount, 0)]
     else:
         parts = [
@@ -549,29 +557,25 @@ def transfer(tx: Session, sender: int, receiver: int, tokens: int, note: str | N
     record(tx, sender, T.GIFT_OUT, -tokens, balance, Counterparty.TRANSFERS, drawn, note=note)
     given = [
         Part(
-            tx.execute(
-                _INSERT_LOT,
-                {
-                    "user_id": receiver,
-                    "source": LotSource.GIFT.value,
-                    "kind": LotKind.PAID.value,
-                    "granted": -part.tokens,
-                    "remaining": -part.tokens,
-                    "cost_cents": -part.cents,
-                    "expires_at": part.expires_at,
-                    "created_at": moment,
-                },
-            ).scalar_one(),
+            _new_lot(
+                tx,
+                receiver,
+                -part.tokens,
+                moment,
+                source=LotSource.GIFT,
+                kind=LotKind.PAID,
+                cost_cents=-part.cents,
+                expires_at=part.expires_at,
+            ),
             -part.tokens,
             -part.cents,
         )
         for part in drawn
     ]
     expiries = [part.expires_at for part in drawn if part.expires_at is not None]
-    values = (
-        {"next_expiry_at": _earlier_expiry(bindparam("expires", min(expiries), type_=UTCDateTime))} if expiries else {}
+    received, receiver_debt = _change(
+        tx, receiver, tokens, moment, **_expiry_no_later_than(min(expiries, default=None))
     )
-    received, receiver_debt = _change(tx, receiver, tokens, moment, **values)
     record(tx, receiver, T.GIFT_IN, tokens, received, Counterparty.TRANSFERS, given, note=note)
     _repay_debt(tx, receiver, received, receiver_debt, moment)
     return balance
