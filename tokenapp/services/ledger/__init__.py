@@ -47,13 +47,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...database import is_unique_violation, read_one, write_transaction
 from ...extensions import db
-from ...models import Counterparty, LotKind, LotSource, TokenAccount, TokenLot, TransactionType
+from ...models import Counterparty, LotKind, LotSource, TokenAccount, TransactionType
 from ...models._types import utcnow
 from ..errors import InvalidAmount, InvalidRecipient
 from . import writer
@@ -150,14 +150,7 @@ def balance_of(user_id: int) -> BalanceView:
 
 def paid_balance(user_id: int) -> int:
     """The tokens the user could transfer: paid lots not yet expired."""
-    return db.session.execute(
-        select(func.coalesce(func.sum(TokenLot.remaining), 0)).where(
-            TokenLot.user_id == user_id,
-            TokenLot.kind == LotKind.PAID.value,
-            TokenLot.remaining > 0,
-            (TokenLot.expires_at.is_(None)) | (TokenLot.expires_at > utcnow()),
-        )
-    ).scalar_one()
+    return db.session.execute(writer.PAID_LEFT, {"account": user_id, "moment": utcnow()}).scalar_one()
 
 
 def open_account(user_id: int) -> None:

@@ -161,6 +161,8 @@ _REFUND = (
     )
     .returning(_BALANCE, _ACCOUNTS.c.debt, _NEXT_EXPIRY)
 )
+# The paid tokens an account could transfer at `moment`: its open paid lots' total.
+PAID_LEFT = select(func.coalesce(func.sum(_LOTS.c.remaining), 0)).where(open_lots(), _LOTS.c.kind == LotKind.PAID.value)
 _SPEND_ROW = select(_ROWS.c.id, _ROWS.c.lot_id, _ROWS.c.amount).where(
     _ROWS.c.charge_id == bindparam("charge", type_=String), _ROWS.c.type == T.SPEND.value
 )
@@ -545,10 +547,7 @@ def transfer(tx: Session, sender: int, receiver: int, tokens: int, note: str | N
     moment = utcnow()
     for user_id in sorted((sender, receiver)):
         lock(tx, user_id, moment)
-    paid = tx.execute(
-        select(func.coalesce(func.sum(_LOTS.c.remaining), 0)).where(open_lots(), _LOTS.c.kind == LotKind.PAID.value),
-        {"account": sender, "moment": moment},
-    ).scalar_one()
+    paid = tx.execute(PAID_LEFT, {"account": sender, "moment": moment}).scalar_one()
     debt = tx.execute(select(_ACCOUNTS.c.debt).where(_ACCOUNTS.c.user_id == sender)).scalar_one()
     if paid < tokens or debt:
         raise InsufficientTokens(balance=0 if debt else paid, cost=tokens)
