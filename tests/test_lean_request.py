@@ -160,14 +160,15 @@ class Wire:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
-def test_a_deduct_loads_its_user_then_is_one_transaction_of_its_four_statements_and_no_ping(app, api):
-    """The user's load outside a transaction; then the charge INSERT, the account UPDATE, the lot UPDATE
-    (ledger v2) and the row INSERT in one."""
+def test_a_deduct_is_a_ping_its_user_load_then_one_transaction_of_its_four_statements(app, api):
+    """The pooled connection's ping; the user's load outside a transaction; then the charge INSERT, the account
+    UPDATE, the lot UPDATE (ledger v2) and the row INSERT in one."""
     with app.app_context():
         wire = Wire(db.engine)
     assert api.deduct("ats_check").status_code == 201  # on a new connection, which is never pinged
     answers = []
     assert wire.round_trips(lambda: answers.append(api.deduct("ats_check"))) == [
+        '";"',
         "Sync",
         '"BEGIN"',
         "Sync",
@@ -177,7 +178,7 @@ def test_a_deduct_loads_its_user_then_is_one_transaction_of_its_four_statements_
         '"COMMIT"',
     ]
     assert answers[0].status_code == 201
-    assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == ["Sync", "Sync"]
+    assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == ['";"', "Sync", "Sync"]
     assert answers[1].get_json()["balance"] == 10 - 2 * 4
 
 

@@ -93,9 +93,6 @@ def register_extensions(app: Flask) -> None:
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
     db.init_app(app)
-    if not app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"]:
-        with app.app_context():
-            database.watch_connections(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     app.before_request(reject_anonymous)
     input_guard.register(app)
