@@ -24,6 +24,7 @@ from ..models.ledger import ChargeStatus
 from . import ledger
 from .errors import ChargeNotUsable, IdempotencyConflict, UnknownFeature
 from .ledger import NO_SYNC, writer
+from .sql import HotStatement
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def _priced_insert(dialect_insert):
     return dialect_insert(_CHARGES).from_select(columns, priced).on_conflict_do_nothing().returning(_CHARGES.c.cost)
 
 
-_INSERT_CHARGE = {"postgresql": _priced_insert(postgresql.insert), "sqlite": _priced_insert(sqlite.insert)}
+_INSERT_CHARGE = HotStatement(
+    {"postgresql": _priced_insert(postgresql.insert), "sqlite": _priced_insert(sqlite.insert)}
+)
 
 
 def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -> ChargeResult:
@@ -97,22 +100,18 @@ def _insert_charge(tx: Session, charge_id, user_id, feature_key, idempotency_key
 
     An unknown or inactive feature raises UnknownFeature.
     """
-    stmt = _INSERT_CHARGE[tx.get_bind().dialect.name]
-    cost = (
-        tx.connection()
-        .execute(
-            stmt,
-            {
-                "new_id": charge_id,
-                "owner": user_id,
-                "request_key": idempotency_key,
-                "moment": now,
-                "deadline": expires_at,
-                "feature": feature_key,
-            },
-        )
-        .scalar()
+    inserted = _INSERT_CHARGE.first(
+        tx.connection(),
+        {
+            "new_id": charge_id,
+            "owner": user_id,
+            "request_key": idempotency_key,
+            "moment": now,
+            "deadline": expires_at,
+            "feature": feature_key,
+        },
     )
+    cost = inserted[0] if inserted else None
     if cost is None and (idempotency_key is None or not _feature_exists(tx, feature_key)):
         raise UnknownFeature(f"No feature called {feature_key!r}.")
     return cost
