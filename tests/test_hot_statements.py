@@ -3,8 +3,9 @@
 from datetime import timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, exc, insert, select
+from sqlalchemy import bindparam, exc, insert, select, text
 
+from support.settings import TEST_DATABASE_URL
 from tokenapp.extensions import db
 from tokenapp.models import TokenCharge
 from tokenapp.models._types import utcnow
@@ -71,3 +72,17 @@ def test_a_missing_parameter_is_refused_before_anything_is_sent(uid):
         writer._HOT_SPEND.first(db.session.connection(), {"account": uid, "moment": utcnow()})
     db.session.rollback()
     assert ledger.balance_of(uid).balance == 10
+
+
+@pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
+def test_a_lost_connection_is_invalidated_and_the_next_charge_goes_through(uid):
+    connection = db.session.connection()
+    pid = connection.connection.dbapi_connection.info.backend_pid
+    with db.engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with pytest.raises(exc.OperationalError) as lost:
+        writer._HOT_SPEND.first(connection, {"account": uid, "cost": 1, "moment": utcnow()})
+    assert lost.value.connection_invalidated and connection.invalidated
+    db.session.rollback()
+    result = charges.charge(uid, "cover_letter")
+    assert result.cost > 0 and result.balance == ledger.balance_of(uid).balance == 10 - result.cost
