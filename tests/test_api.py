@@ -126,6 +126,39 @@ def test_deduct_without_csrf_header_is_refused(client, user):
     assert Api(client).balance() == 10
 
 
+def test_a_remembered_csrf_token_still_only_works_for_its_own_session(app, api):
+    """The token's signature is checked once per process; whose session it belongs to, on every request."""
+    assert api.deduct("networking_message").status_code == 201
+    assert api.deduct("networking_message").status_code == 201  # the token's second use: the remembered path
+    stranger = app.test_client()
+    AuthActions(stranger).register(email="eve@example.com")
+    assert Api(stranger).token != api.token  # the stranger's session now holds a token of its own
+    replayed = stranger.post(
+        "/api/tokens/deduct", json={"feature_key": "networking_message"}, headers={"X-CSRFToken": api.token}
+    )
+    assert replayed.status_code == 400
+    assert replayed.get_json()["error"] == "csrf_failed"
+    tampered = api.post(
+        "/api/tokens/deduct", json={"feature_key": "networking_message"}, headers={"X-CSRFToken": api.token + "x"}
+    )
+    assert tampered.status_code == 400
+    assert tampered.get_json()["error"] == "csrf_failed"
+    assert Api(stranger).balance() == 10
+    assert api.balance() == 4
+
+
+def test_a_remembered_csrf_token_is_checked_again_under_a_new_secret_key(app, api):
+    """After a key rotation the session cookie still opens (the old key is a fallback), but a CSRF token
+    signed with the old key is refused, remembered or not, as Flask-WTF refuses it."""
+    assert api.deduct("networking_message").status_code == 201
+    app.config["SECRET_KEY_FALLBACKS"] = [app.secret_key]
+    app.secret_key = app.config["SECRET_KEY"] = "rotated-" + "k" * 40
+    refused = api.post("/api/tokens/deduct", json={"feature_key": "networking_message"})
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "csrf_failed"
+    assert api.balance() == 7
+
+
 def test_same_idempotency_key_charges_once(api, audit):
     first = api.deduct("job_match_detailed", idempotency_key="press-1")
     again = api.deduct("job_match_detailed", idempotency_key="press-1")

@@ -9,6 +9,8 @@ import time
 import uuid
 
 import pytest
+from limits import parse
+from limits.storage import MemoryStorage
 
 from support.apps import make_app
 from support.settings import app_environ
@@ -274,6 +276,57 @@ def test_with_redis_down_limits_hold_in_memory_and_nothing_fails(limits):
     assert [api.deduct("job_match_detailed").status_code for _ in range(4)] == [201, 201, 402, 429]
     auth.logout()
     assert [auth.login(password=WRONG).status_code for _ in range(3)] == [422, 422, 429]
+
+
+class FlakyStorage(MemoryStorage):
+    """Counts in memory, or fails every call (as a Redis that went away) while `down`."""
+
+    down = False
+
+    def _maybe_fail(self):
+        if self.down:
+            raise ConnectionError("storage down")
+
+    def incr(self, *args, **kwargs):
+        self._maybe_fail()
+        return super().incr(*args, **kwargs)
+
+    def get(self, *args, **kwargs):
+        self._maybe_fail()
+        return super().get(*args, **kwargs)
+
+    def check(self):
+        self._maybe_fail()
+        return True
+
+
+def test_a_storage_outage_counts_in_memory_then_the_storage_takes_over_again(app, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimits.time, "monotonic", lambda: clock[0])
+    storage = FlakyStorage()
+    counts = ratelimits.Counts(storage)
+    three = parse("3 per hour")
+    with app.app_context():
+        assert [counts.hit(three, "user:1", "rule") for _ in range(2)] == [True, True]
+        storage.down = True
+        assert [counts.hit(three, "user:1", "rule") for _ in range(4)] == [True, True, True, False]  # memory, anew
+        clock[0] += 0.5
+        storage.down = False
+        assert counts.hit(three, "user:1", "rule") is False  # no probe before 1 s: still memory
+        clock[0] += 1.0
+        assert counts.hit(three, "user:1", "rule") is True  # probed, recovered: the storage's count (2 -> 3)
+        assert counts.hit(three, "user:1", "rule") is False
+        storage.down = True
+        assert counts.test(three, "user:2", "rule") is True  # a failing test() falls back too
+        clock[0] += 1.0
+        assert counts.hit(three, "user:2", "rule") is True  # probe failed: memory, next probe in 2 s
+        storage.down = False
+        clock[0] += 1.5
+        assert counts.hit(three, "user:3", "rule") is True
+        assert storage.get(three.key_for("user:3", "rule")) == 0  # still memory: the probe waits 2 s now
+        clock[0] += 1.0
+        assert counts.hit(three, "user:3", "rule") is True
+        assert storage.get(three.key_for("user:3", "rule")) == 1
 
 
 def test_a_limited_login_page_keeps_the_csrf_meta(limits):

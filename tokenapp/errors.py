@@ -1,13 +1,12 @@
 """Error answers: JSON `{error, message}` under /api, a friendly page elsewhere."""
 
 from flask import Flask, current_app, jsonify, make_response, render_template, request
-from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .htmx import is_htmx
-from .ratelimits import retry_after_seconds
+from .ratelimits import RateLimited
 from .services.errors import DomainError
 
 _HTTP_CODES = {
@@ -55,10 +54,10 @@ def register(app: Flask) -> None:
     def csrf_error(error: CSRFError):
         return _answer(400, "csrf_failed", "The form expired or the CSRF token is missing. Reload and try again.")
 
-    @app.errorhandler(RateLimitExceeded)
-    def rate_limited(error: RateLimitExceeded):
+    @app.errorhandler(RateLimited)
+    def rate_limited(error: RateLimited):
         response = make_response(_answer(429, "rate_limited", error.description))
-        response.headers["Retry-After"] = str(retry_after_seconds())
+        response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.errorhandler(HTTPException)

@@ -6,9 +6,10 @@ from flask_compress import Compress
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
+
+from .csrf import RememberingCSRFProtect
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -34,5 +35,5 @@ else:
     Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = RememberingCSRFProtect()
 compress = Compress()

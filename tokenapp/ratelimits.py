@@ -1,10 +1,17 @@
-"""Rate limits (Flask-Limiter): which views are limited, keyed by what, and how many per window.
+"""Rate limits: which views are limited, keyed by what, and how many per window.
 
-Views carry `@limited("group")`; `register(app)` gives each app its own Limiter
-(in Redis when REDIS_URL is set, so every process and machine shares the
-counts; in memory otherwise) and wraps the marked views with the group's
+Views carry `@limited("group")`; `register(app)` gives each app its own
+`Counts` (in Redis when REDIS_URL is set, so every process and machine shares
+them; in memory otherwise) and wraps the marked views with the group's
 limits. `RATE_LIMITS=off` (refused in production) leaves every view unwrapped.
-A refused request raises RateLimitExceeded: 429 with Retry-After (errors.py).
+A refused request raises RateLimited: 429 with Retry-After (errors.py).
+
+The counting is the `limits` library's fixed window (the engine under
+Flask-Limiter), called straight from each limited view: Flask-Limiter
+resolved a view's limits anew on every request, which cost a deduct about a
+tenth of its CPU. What it did beyond counting is kept here: failure-only
+limits count after the response, and a Redis that stops answering is
+replaced by memory until a probe finds it back.
 """
 
 import hashlib
@@ -12,11 +19,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 
-from flask import Flask, current_app, g, request
-from flask_limiter import Limiter
+from flask import Flask, after_this_request, current_app, g, request
 from flask_login import current_user
-from limits.storage import MemoryStorage
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 from .services.accounts import normalize_email
 
@@ -58,10 +68,6 @@ def note_failure() -> None:
     g.rate_limit_failure = True
 
 
-def _failed(response) -> bool:
-    return bool(g.get("rate_limit_failure"))
-
-
 @dataclass(frozen=True)
 class Rule:
     """One limit: its RULES name, whose budget it spends, and whether only failures count."""
@@ -97,20 +103,102 @@ def limited(group: str, methods: tuple[str, ...] = ("POST",)):
     return mark
 
 
+class RateLimited(TooManyRequests):
+    """A limit refused this request; `retry_after` is in seconds (at least 1)."""
+
+    def __init__(self, retry_after: int) -> None:
+        wait = f"{retry_after} seconds" if retry_after < 120 else f"{math.ceil(retry_after / 60)} minutes"
+        super().__init__(MESSAGE.format(wait=wait))
+        self.retry_after = retry_after
+
+
 def register(app: Flask) -> None:
-    """Give the app its Limiter and wrap every view marked with `limited`."""
+    """Give the app its Counts and wrap every view marked with `limited`."""
     if not app.config.get("RATELIMIT_ENABLED", True):
         return
-    limiter = _make_limiter(app)
-    if app.config.get("TOKENAPP_ENV") == "production" and not app.config.get("REDIS_URL"):
+    redis_url = app.config.get("REDIS_URL")
+    if app.config.get("TOKENAPP_ENV") == "production" and not redis_url:
         app.logger.warning("rate limits are counted in memory, per process: set REDIS_URL to share them")
-    app.extensions[EXTENSION_KEY] = limiter
-    _check_only_limited_views(app, limiter)
+    counts = Counts(_storage(redis_url)) if redis_url else Counts(SweptMemoryStorage(), in_memory=True)
+    app.extensions[EXTENSION_KEY] = counts
     rules = {**RULES, **app.config.get("RATE_LIMIT_RULES", {})}
     for endpoint, view in list(app.view_functions.items()):
         marked = getattr(view, "rate_limit_group", None)
         if marked:
-            app.view_functions[endpoint] = _apply(limiter, rules, *marked)(view)
+            app.view_functions[endpoint] = _apply(counts, rules, *marked)(view)
+
+
+def _storage(redis_url: str) -> Storage:
+    """Redis, failing fast (1 s) so that a Redis outage costs a request little before memory takes over."""
+    return RedisStorage(redis_url, key_prefix=REDIS_KEY_PREFIX, socket_timeout=1, socket_connect_timeout=1)
+
+
+class Counts:
+    """The app's counters: a fixed window in `storage`, or in memory while that storage is down.
+
+    `in_memory` says `storage` is this process's memory already: nothing to fall back to.
+
+    A storage error switches the counting to memory at once (the request is
+    counted there, never refused or failed for it) and logs a warning; the
+    storage is probed again after 1 s, then 2, 4... up to a minute, and
+    takes over again when it answers. Memory counts start empty, so during an
+    outage each process counts alone.
+    """
+
+    MAX_PROBE_WAIT = 60.0
+
+    def __init__(self, storage: Storage, in_memory: bool = False) -> None:
+        self.storage = storage
+        self._shared = FixedWindowRateLimiter(storage)
+        self._memory = self._shared if in_memory else None
+        self._down_until: float | None = None
+        self._probe_wait = 1.0
+
+    def _fallback(self) -> FixedWindowRateLimiter:
+        if self._memory is None:
+            self._memory = FixedWindowRateLimiter(SweptMemoryStorage())
+        return self._memory
+
+    def _counter(self) -> FixedWindowRateLimiter:
+        if self._down_until is None:
+            return self._shared
+        if time.monotonic() < self._down_until:
+            return self._fallback()
+        try:
+            answered = self.storage.check()
+        except Exception:  # noqa: BLE001 - any failure of the probe means still down
+            answered = False
+        if answered:
+            current_app.logger.info("rate limit storage recovered")
+            self._down_until, self._probe_wait = None, 1.0
+            return self._shared
+        self._probe_wait = min(self._probe_wait * 2, self.MAX_PROBE_WAIT)
+        self._down_until = time.monotonic() + self._probe_wait
+        return self._fallback()
+
+    def _run(self, method: str, *args):
+        counter = self._counter()
+        try:
+            return getattr(counter, method)(*args)
+        except Exception:  # any storage failure: count in memory rather than fail the request
+            if counter is self._memory:
+                raise
+            current_app.logger.warning("rate limit storage unreachable: counting in memory")
+            self._down_until = time.monotonic() + self._probe_wait
+            return getattr(self._fallback(), method)(*args)
+
+    def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
+        """Count one request; False when that went past the limit."""
+        return self._run("hit", item, *identifiers)
+
+    def test(self, item: RateLimitItem, *identifiers: str) -> bool:
+        """Whether one more request would still be within the limit (nothing counted)."""
+        return self._run("test", item, *identifiers)
+
+    def retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
+        """Seconds until the window that refused a request ends (at least 1)."""
+        reset_time = self._run("get_window_stats", item, *identifiers).reset_time
+        return max(1, math.ceil(reset_time - time.time()))
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -136,68 +224,38 @@ class SweptMemoryStorage(MemoryStorage):
             self._MemoryStorage__expire_events()  # type: ignore[attr-defined]  # the parent's private sweep, by its mangled name; tests/test_lean_request.py fails if limits renames it
 
 
-def _make_limiter(app: Flask) -> Limiter:
-    redis_url = app.config.get("REDIS_URL")
-    options: dict[str, str | int] = (
-        {"key_prefix": REDIS_KEY_PREFIX, "socket_timeout": 1, "socket_connect_timeout": 1} if redis_url else {}
-    )
-    limiter = Limiter(
-        by_address,
-        storage_uri=redis_url or "sweptmemory://",
-        storage_options=options,
-        strategy="fixed-window",
-        headers_enabled=False,
-        in_memory_fallback_enabled=True,
-        swallow_errors=True,
-    )  # Redis down: count in memory
-    limiter.init_app(app)
-    return limiter
+def _apply(counts: Counts, rules: dict, group: str, methods: tuple[str, ...]):
+    """The view, checking the group's limits first for `methods`; failure-only limits count after a failure."""
+    limits = [(rule, parse(rules[rule.name])) for rule in GROUPS[group]]
 
-
-_GLOBAL_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
-
-
-def _check_only_limited_views(app: Flask, limiter: Limiter) -> None:
-    """Drop Flask-Limiter's before-request check, which would find no limit for any request.
-
-    That hook applies default, application and meta limits, and this app sets
-    none (so the hook stays if a config names one): for every request it
-    resolved an empty list, about 30 µs of CPU. Each view marked with
-    `limited` is checked by its own wrapper, which also falls back to memory
-    when the storage fails and probes for the storage's recovery (on a timer,
-    at the next limited request rather than at the next request of any kind).
-    """
-    if any(app.config.get(name) for name in _GLOBAL_LIMITS):
-        return
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
-
-
-def _apply(limiter: Limiter, rules: dict, group: str, methods: tuple[str, ...]):
     def wrap(view):
-        for rule in GROUPS[group]:
-            view = limiter.shared_limit(
-                rules[rule.name],
-                scope=rule.name,
-                key_func=rule.key,
-                methods=list(methods),
-                deduct_when=_failed if rule.failures_only else None,
-                error_message=_message,
-            )(view)
-        return view
+        @wraps(view)
+        def limited_view(*args, **kwargs):
+            if request.method in methods:
+                _check(counts, limits)
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        return limited_view
 
     return wrap
 
 
-def retry_after_seconds() -> int:
-    """Seconds until the limit that refused this request lets it through again (at least 1)."""
-    limiter = current_app.extensions.get(EXTENSION_KEY)
-    breached = limiter.current_limit if limiter else None
-    if breached is None:
-        return 60
-    return max(1, math.ceil(breached.window[0] - time.time()))
+def _check(counts: Counts, limits: list[tuple[Rule, RateLimitItem]]) -> None:
+    for rule, item in limits:
+        identifiers = (rule.key(), rule.name)  # Flask-Limiter's order: the counts in Redis carry over
+        within = counts.test(item, *identifiers) if rule.failures_only else counts.hit(item, *identifiers)
+        if not within:
+            raise RateLimited(counts.retry_after(item, *identifiers))
+        if rule.failures_only:
+            after_this_request(_count_if_failed(counts, item, identifiers))
 
 
-def _message() -> str:
-    seconds = retry_after_seconds()
-    wait = f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
-    return MESSAGE.format(wait=wait)
+def _count_if_failed(counts: Counts, item: RateLimitItem, identifiers: tuple[str, str]):
+    """After the response: count it against a failure-only limit when the view called `note_failure`."""
+
+    def count(response):
+        if g.get("rate_limit_failure"):
+            counts.hit(item, *identifiers)
+        return response
+
+    return count
