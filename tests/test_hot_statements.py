@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import bindparam, exc, insert, select, text
 
 from support.settings import TEST_DATABASE_URL
+from tokenapp.database import HotStatement
 from tokenapp.extensions import db
 from tokenapp.models import TokenCharge
 from tokenapp.models._types import utcnow
 from tokenapp.services import charges, ledger
 from tokenapp.services.ledger import writer
-from tokenapp.services.sql import HotStatement
 
 _CHARGES = TokenCharge.__table__
 _COLUMNS = ("id", "user_id", "feature_key", "cost", "amount", "status", "created_at", "expires_at")

@@ -16,7 +16,7 @@ from sqlalchemy import CursorResult, Integer, String, bindparam, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..database import write_transaction
+from ..database import HotStatement, write_transaction
 from ..extensions import db
 from ..models import AIFeature, TokenCharge
 from ..models._types import UTCDateTime, utcnow
@@ -24,7 +24,6 @@ from ..models.ledger import ChargeStatus
 from . import ledger
 from .errors import ChargeNotUsable, IdempotencyConflict, UnknownFeature
 from .ledger import NO_SYNC, writer
-from .sql import HotStatement
 
 
 @dataclass(frozen=True)

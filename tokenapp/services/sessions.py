@@ -2,9 +2,9 @@
 
 Signing in makes a record with a random id, kept in the (signed) session
 cookie; every request loads the user through that record in one query,
-built once and run through Core (the ORM's loading machinery cost a third of
-a millisecond of CPU per request), outside any transaction on PostgreSQL
-(`database.read_one`).
+built once and run on the DBAPI cursor as a `database.HotStatement` (the
+ORM's loading machinery cost a third of a millisecond of CPU per request),
+outside any transaction on PostgreSQL (`database.read_one`).
 Signing out deletes it, so a copy of the cookie stops working; a password
 change deletes all the user's other records. A record older than the app's
 PERMANENT_SESSION_LIFETIME no longer signs anyone in.
@@ -19,7 +19,7 @@ from sqlalchemy import CursorResult, bindparam, delete, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from ..database import read_one, write_transaction
+from ..database import HotStatement, read_one, write_transaction
 from ..digits import id_or_none
 from ..extensions import db
 from ..models import User, UserSession
@@ -43,7 +43,7 @@ def start(user_id: int) -> str:
 
 
 _USERS, _SESSIONS = User.__table__, UserSession.__table__
-_LIVE_SESSION_USER = (
+_LIVE_SESSION_USER = HotStatement(
     select(*(attribute.columns[0].label(attribute.key) for attribute in User.__mapper__.column_attrs))
     .join_from(_USERS, _SESSIONS, _SESSIONS.c.user_id == _USERS.c.id)
     .where(

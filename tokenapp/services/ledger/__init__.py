@@ -51,7 +51,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ...database import is_unique_violation, read_one, write_transaction
+from ...database import HotStatement, is_unique_violation, read_one, write_transaction
 from ...extensions import db
 from ...models import Counterparty, LotKind, LotSource, TokenAccount, TransactionType
 from ...models._types import utcnow
@@ -122,13 +122,15 @@ def current_balance(user_id: int) -> int:
     return balance or 0
 
 
-_BALANCE = select(
-    TokenAccount.balance,
-    TokenAccount.is_unlimited,
-    TokenAccount.debt,
-    TokenAccount.lifetime_spent,
-    TokenAccount.next_expiry_at,
-).where(TokenAccount.user_id == bindparam("user_id"))
+_BALANCE = HotStatement(
+    select(
+        TokenAccount.balance,
+        TokenAccount.is_unlimited,
+        TokenAccount.debt,
+        TokenAccount.lifetime_spent,
+        TokenAccount.next_expiry_at,
+    ).where(TokenAccount.user_id == bindparam("user_id"))
+)
 
 
 def balance_of(user_id: int) -> BalanceView:

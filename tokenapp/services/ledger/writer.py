@@ -23,12 +23,13 @@ from datetime import datetime
 from sqlalchemy import Integer, String, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from ...database import HotStatement
 from ...models import Counterparty, LotKind, LotSource, TokenAccount, TokenDraw, TokenLot, TokenTransaction
 from ...models import TransactionType as T
 from ...models._types import UTCDateTime, utcnow
 from ...signals import balance_changed
 from ..errors import InsufficientTokens
-from ..sql import HotStatement, insert_ignoring_conflicts
+from ..sql import insert_ignoring_conflicts
 
 NO_SYNC = {"synchronize_session": False}
 LIFETIME_COLUMN = {T.PURCHASE: "lifetime_purchased", T.BONUS: "lifetime_bonus"}
