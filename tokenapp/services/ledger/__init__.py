@@ -63,7 +63,7 @@ from .writer import consumption_order
 MAX_AMOUNT = 1_000_000_000
 NO_SYNC = writer.NO_SYNC
 # Accounts a sweep expires per transaction, holding all their locks till it commits (bench/README.md).
-EXPIRY_BATCH = 200
+EXPIRY_BATCH = 100
 # What a credit of each type is, when the caller does not say: (lot source, lot kind, counterparty).
 CREDIT_DEFAULTS = {
     TransactionType.PURCHASE: (LotSource.PURCHASE, LotKind.PAID, Counterparty.STRIPE),

@@ -203,14 +203,19 @@ _DUE_LOTS = (
     .order_by(_LOTS.c.user_id, _LOTS.c.expires_at, _LOTS.c.id)
 )
 _EMPTY_DUE_LOTS = update(_LOTS).where(_DUE).values(remaining=0)
-# An account after its expiry: `delta` tokens (zero or less), next_expiry_at its soonest lot still holding tokens.
+# The locked accounts as they are once their due lots are empty (run just before): balance less those
+# lots' tokens, next_expiry_at the soonest of the lots that will still hold tokens. One statement per batch.
+_OWN_LOT = _LOTS.c.user_id == _ACCOUNTS.c.user_id
 _AFTER_EXPIRY = (
     update(_ACCOUNTS)
-    .where(_ACCOUNTS.c.user_id == _ACCOUNT)
+    .where(_ACCOUNTS.c.user_id.in_(_ACCOUNTS_IN))
     .values(
-        balance=_BALANCE + _DELTA,
+        balance=_BALANCE
+        - select(func.coalesce(func.sum(_LOTS.c.remaining), 0))
+        .where(_OWN_LOT, _LOTS.c.remaining > 0, _LOTS.c.expires_at <= _MOMENT)
+        .scalar_subquery(),
         next_expiry_at=select(func.min(_LOTS.c.expires_at))
-        .where(_LOTS.c.user_id == _ACCOUNT, _LOTS.c.remaining > 0)
+        .where(_OWN_LOT, _LOTS.c.remaining > 0, _LOTS.c.expires_at > _MOMENT)
         .scalar_subquery(),
         updated_at=_MOMENT,
     )
@@ -583,6 +588,7 @@ def _expire(tx: Session, balances: dict[int, int], moment: datetime) -> dict[int
     connection = tx.connection()
     params = {"accounts": list(balances), "moment": moment}
     due = connection.execute(_DUE_LOTS, params).all()
+    connection.execute(_AFTER_EXPIRY, params)
     if due and connection.execute(_EMPTY_DUE_LOTS, params).rowcount != len(due):
         raise LedgerOutOfBalance(f"users {sorted(balances)}: the due lots changed under the accounts' locks")
     left = dict(balances)
@@ -604,13 +610,6 @@ def _expire(tx: Session, balances: dict[int, int], moment: datetime) -> dict[int
                 "note": f"{remaining} {kind} tokens expired",
             }
         )
-    connection.execute(
-        _AFTER_EXPIRY,
-        [
-            {"account": user_id, "delta": left[user_id] - balance, "moment": moment}
-            for user_id, balance in balances.items()
-        ],
-    )
     if rows:
         connection.execute(_INSERT_ROW, rows)
     for user_id in dict.fromkeys(row["user_id"] for row in rows):
