@@ -1,6 +1,6 @@
 """The expiry sweep (`ledger.expire_lots`) over a million lots on PostgreSQL: rate, CPU per lot, lock hold.
 
-    .venv/bin/python bench/expiry_bench.py [--users 100000] [--slice-minutes 3] [--runs 2] [--batch N]
+    .venv/bin/python bench/expiry_bench.py [--users 100000] [--slice-minutes 3] [--runs 2] [--batch N[,N...]]
 
 Needs PostgreSQL (BENCH_PG_URL, as the other benches); it makes its own
 database `tokenapp_ledger2proof_bench` (`--pg-db`) and drops it at the end.
@@ -19,12 +19,14 @@ slice of about the same size (slice/1000 of the expiring lots: by default
 Per run: lots expired per second, accounts per second, CPU ms per lot for
 this Python process (time.process_time) and for the PostgreSQL backends of
 the database (from /proc, `proc_cpu.Watch`), and the lock hold time of the
-per-account transactions. Lock hold, measured in this process: an engine
-event stamps the moment the first `UPDATE token_accounts` of a transaction is
-sent (the statement that takes the row lock), and a wrapper around the
-sweep's `write_transaction` stamps the moment its COMMIT has returned; the
-difference bounds the time the server held that account's lock from above
-(one round trip more than the true hold). The sweep's code is not changed:
+sweep's transactions (one per batch of due accounts; `--batch 100,500` gives
+run i the i-th size, cycling). Lock hold, measured in this process: an engine
+event stamps the moment the first statement of a transaction that locks
+account rows is sent (`UPDATE token_accounts`, or a `SELECT ... FOR UPDATE`
+from it), and a wrapper around the sweep's `write_transaction` stamps the
+moment its COMMIT has returned; the difference bounds from above the time the
+server held the locks of that transaction's accounts (one round trip more
+than the true hold), each of them for the whole of it. The sweep's code is not changed:
 the wrapper is installed on `tokenapp.services.ledger.write_transaction` for
 the bench process only. After the runs, SQL checks that every account still
 adds up (balance = sum of amounts = sum of lots, newest balance_after) and
@@ -100,14 +102,27 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=100_000, help="users, ten lots each")
     parser.add_argument("--slice-minutes", type=int, default=3, help="minutes of expiries (of 1000) each run sweeps")
     parser.add_argument("--runs", type=int, default=2, help="sweeps, each over the next slice")
-    parser.add_argument("--batch", type=int, default=None, help="expire_lots batch size (default: the ledger's)")
+    parser.add_argument(
+        "--batch",
+        type=lambda text: [int(size) for size in text.split(",")],
+        default=None,
+        help="expire_lots batch size, or sizes run by run (default: the ledger's)",
+    )
     parser.add_argument("--pg-db", default="tokenapp_ledger2proof_bench", help="our own database, dropped at the end")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 
 
+def locks_accounts(statement: str) -> bool:
+    """Whether `statement` takes account row locks: an UPDATE of token_accounts, or a SELECT ... FOR UPDATE from it."""
+    statement = statement.lstrip()
+    if statement.startswith("UPDATE token_accounts"):
+        return True
+    return statement.startswith("SELECT") and "FROM token_accounts" in statement and "FOR UPDATE" in statement
+
+
 class LockClock:
-    """Per-account transaction timings: first `UPDATE token_accounts` sent .. COMMIT returned."""
+    """The sweep's transaction timings: first statement locking accounts sent .. COMMIT returned."""
 
     def __init__(self, engine):
         self.holds: list[float] = []
@@ -122,7 +137,7 @@ class LockClock:
         self._committing = time.perf_counter()
 
     def _before(self, _conn, _cursor, statement, *_args) -> None:
-        if self._locked_at is None and statement.lstrip().startswith("UPDATE token_accounts"):
+        if self._locked_at is None and locks_accounts(statement):
             self._locked_at = time.perf_counter()
 
     def wrap(self, write_transaction):
@@ -256,7 +271,8 @@ def main() -> int:
         results = []
         for run in range(1, args.runs + 1):
             as_of = t0 + timedelta(minutes=run * args.slice_minutes)
-            results.append(one_run(app, pg, lock_clock, as_of, args.batch))
+            batch = args.batch[(run - 1) % len(args.batch)] if args.batch else None
+            results.append(one_run(app, pg, lock_clock, as_of, batch) | {"batch": batch or ledger_package.EXPIRY_BATCH})
             print(f"run {run} done in {results[-1]['wall']:.1f} s", file=sys.stderr)
         found = checks(app, as_of)
         _print(args, lot_count, results, found)
@@ -270,16 +286,17 @@ def main() -> int:
 def _print(args, lot_count: int, results: list[dict], found: dict[str, int]) -> None:
     print(
         f"expiry sweep over {lot_count:,} lots ({args.users:,} accounts), {args.slice_minutes}/1000 of the "
-        f"expiring lots per run, batch {args.batch or 'default'}"
+        "expiring lots per run"
     )
     print(
-        f"{'run':>3} {'idle%':>6} {'lots':>8} {'accounts':>8} {'s':>7} {'lots/s':>8} {'acc/s':>7} "
+        f"{'run':>3} {'batch':>5} {'idle%':>6} {'lots':>8} {'accounts':>8} {'tx':>5} {'s':>7} {'lots/s':>8} {'acc/s':>7} "
         f"{'CPU ms/lot app/PG':>18} {'tx ms mean':>10} {'commit':>6} {'lock ms p50':>11} {'p99':>6} {'max':>7}"
     )
     for number, r in enumerate(results, 1):
         idle = "-" if r["idle"] is None else f"{r['idle']:.0f}"
         print(
-            f"{number:>3} {idle:>6} {r['lots']:>8,} {r['accounts']:>8,} {r['wall']:>7.1f} "
+            f"{number:>3} {r['batch']:>5} {idle:>6} {r['lots']:>8,} {r['accounts']:>8,} {r['transactions']:>5,} "
+            f"{r['wall']:>7.1f} "
             f"{r['lots'] / r['wall']:>8,.0f} {r['accounts'] / r['wall']:>7,.0f} "
             f"{r['app_ms']:>8.3f}/{r['pg_ms']:<9.3f} {r['tx_mean']:>10.2f} {r['commit_mean']:>6.2f} {r['hold_p50']:>11.2f} "
             f"{r['hold_p99']:>6.2f} {r['hold_max']:>7.1f}"

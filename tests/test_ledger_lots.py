@@ -8,7 +8,7 @@ from sqlalchemy import select
 from support.database import history
 from tokenapp.database import write_transaction
 from tokenapp.extensions import db
-from tokenapp.models import TokenDraw, TokenLot, TokenTransaction
+from tokenapp.models import TokenAccount, TokenDraw, TokenLot, TokenTransaction
 from tokenapp.models._types import utcnow
 from tokenapp.models.ledger import LotKind, LotSource, TransactionType
 from tokenapp.services import accounts, audit, charges, ledger
@@ -286,3 +286,97 @@ def test_lot_kind_and_source_are_checked_by_the_database(ctx, uid):
         )
         db.session.flush()
     db.session.rollback()
+
+
+def expiry_rows(user_id):
+    """(amount, balance_after, counterparty, lot_id, cents, note) of the user's expiry rows, oldest first."""
+    return db.session.execute(
+        select(
+            TokenTransaction.amount,
+            TokenTransaction.balance_after,
+            TokenTransaction.counterparty,
+            TokenTransaction.lot_id,
+            TokenTransaction.cents,
+            TokenTransaction.note,
+        )
+        .where(TokenTransaction.user_id == user_id, TokenTransaction.type == "expiry")
+        .order_by(TokenTransaction.id)
+    ).all()
+
+
+def lot_ids(user_id):
+    return list(
+        db.session.execute(select(TokenLot.id).where(TokenLot.user_id == user_id).order_by(TokenLot.id)).scalars()
+    )
+
+
+@pytest.mark.parametrize("how", ["sweep in batches of 2", "sweep in one batch", "each account on its own"])
+def test_the_batch_sweep_writes_exactly_what_expiring_each_account_alone_does(ctx, uid, clock, audit, how):
+    """Several accounts, several due lots each of both kinds, one in debt with nothing left, one Unlimited, one
+    with nothing due: the rows, cents, balance_after values and notes are the hand-computed ones either way."""
+    from tokenapp.signals import balance_changed
+
+    ctx.config["PAID_TOKEN_EXPIRY_DAYS"] = 30
+    start = clock.now
+    many, odd, owing, unlimited = uid, *(accounts.register(f"{name}@example.com", "password123").id for name in "bdu")
+    buy(many, 20, 300, "purchase:1")  # paid, 15 cents a token, expires on day 30; the welcome lot on day 90
+    ledger.credit(many, 4, TransactionType.BONUS, source=LotSource.REFERRAL)  # bonus, also day 90, after welcome
+    charges.charge(many, "networking_message")  # 3 from the paid lot (soonest): 17 left, 45 cents released
+    buy(odd, 7, 1000, "purchase:1")  # 142.857... cents a token
+    charges.charge(odd, "networking_message")  # 3 from the paid lot: 4 left, 428 cents released
+    buy(owing, 10, 100, "purchase:1")
+    charges.charge(owing, "cover_letter")  # the paid lot's 10
+    charges.charge(owing, "networking_message")  # 3 of the welcome lot's 10
+    with write_transaction() as tx:
+        assert ledger.take_back(tx, owing, 10, "Refund, purchase #1", purchase_key="purchase:1") == 3
+    ledger.set_unlimited(unlimited, True)
+    clock.advance(60 * DAY)
+    later = accounts.register("later@example.com", "password123").id  # welcome lot due on day 150
+    clock.advance(31 * DAY)
+    heard = []
+
+    def listen(_sender, **details):
+        heard.append(details["user_id"])
+
+    balance_changed.connect(listen)
+    try:
+        if how == "each account on its own":
+            for user_id in (many, odd, owing, unlimited, later):
+                ledger.balance_of(user_id)  # a read locks the account and expires what is due (`writer.expire_due`)
+        else:
+            report = ledger.expire_lots(clock.now, batch=2 if how == "sweep in batches of 2" else 200)
+            assert report == ledger.ExpiryReport(4, 31 + 14 + 10)  # the account in debt was due too, by its cache
+    finally:
+        balance_changed.disconnect(listen)
+
+    welcome, paid, referral = lot_ids(many)
+    assert expiry_rows(many) == [
+        (-17, 14, "expiry", paid, 45 - 300, "17 paid tokens expired"),
+        (-10, 4, "expiry", welcome, 0, "10 bonus tokens expired"),
+        (-4, 0, "expiry", referral, 0, "4 bonus tokens expired"),
+    ]
+    welcome, paid = lot_ids(odd)
+    assert expiry_rows(odd) == [
+        (-4, 10, "expiry", paid, 428 - 1000, "4 paid tokens expired"),
+        (-10, 0, "expiry", welcome, 0, "10 bonus tokens expired"),
+    ]
+    [welcome] = lot_ids(unlimited)
+    assert expiry_rows(unlimited) == [(-10, 0, "expiry", welcome, 0, "10 bonus tokens expired")]
+    assert expiry_rows(owing) == [] and expiry_rows(later) == []
+    assert sorted(heard) == sorted([many, odd, unlimited])  # once per account that lost tokens
+    db.session.expire_all()
+    shown = {user_id: ledger.balance_of(user_id) for user_id in (many, odd, owing, unlimited, later)}
+    assert shown == {
+        many: ledger.BalanceView(0, False),
+        odd: ledger.BalanceView(0, False),
+        owing: ledger.BalanceView(0, False, 3),
+        unlimited: ledger.BalanceView(10 - 10, True),
+        later: ledger.BalanceView(10, False),
+    }
+    next_expiry = dict(db.session.execute(select(TokenAccount.user_id, TokenAccount.next_expiry_at)).all())
+    assert [next_expiry[user_id] for user_id in (many, odd, owing, unlimited)] == [None] * 4
+    assert next_expiry[later] == start + 150 * DAY
+    assert ledger.expire_lots(clock.now) == ledger.ExpiryReport(0, 0)
+    money = ledger.figures()
+    assert (money.breakage_cents, money.liability_cents) == (300 - 45 + 1000 - 428, 0) and money.balanced
+    audit()

@@ -6,12 +6,15 @@ case nothing is lost and the auditor finds nothing wrong.
 """
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
-from tokenapp.database import write_transaction
+from tokenapp.database import WRITE_OPTION, write_transaction
 from tokenapp.extensions import db
 from tokenapp.models import TokenLot, TokenTransaction
 from tokenapp.models._types import utcnow
@@ -87,7 +90,9 @@ def test_hundred_concurrent_spends_against_several_lots(app, backend, audit):
     audit()
 
 
-def test_a_spend_racing_the_expiry_sweep_never_loses_paid_tokens(app, backend, audit):
+@pytest.mark.parametrize("batch", [3, ledger.EXPIRY_BATCH])
+def test_a_spend_racing_the_expiry_sweep_never_loses_paid_tokens(app, backend, audit, batch):
+    """Sweeps of several accounts per transaction (batches of 3, or all 4 at once) race spends on them."""
     app.config["PAID_TOKEN_EXPIRY_DAYS"] = 30
     app.config["BONUS_TOKEN_EXPIRY_DAYS"] = 0
     users = [new_user(app, f"race{i}@example.com") for i in range(4)]
@@ -97,7 +102,7 @@ def test_a_spend_racing_the_expiry_sweep_never_loses_paid_tokens(app, backend, a
 
     def job(i):
         if i % 8 == 0:
-            return ledger.expire_lots(later)
+            return ledger.expire_lots(later, batch=batch)
         return charges.charge(users[i % 4], "networking_message").balance
 
     outcomes = together(app, 64, job)
@@ -160,4 +165,79 @@ def test_a_refund_racing_spends_returns_its_tokens_once(app, backend, audit):
     assert refunds.count(True) == 6 or (backend == "sqlite" and refunds.count(True) <= 6)
     spent = [outcome for outcome in outcomes[12:] if isinstance(outcome, int)]
     assert read(app, lambda: ledger.balance_of(uid).balance) == 50 - 3 * (6 - refunds.count(True)) - 3 * len(spent)
+    audit()
+
+
+def test_the_sweep_locks_its_batch_in_user_id_order(app, backend, audit):
+    """With the higher account locked by another transaction, a sweep of both waits holding the lower one.
+
+    Transfers lock their two accounts lower user id first too, so a sweep and
+    transfers (or two sweeps) wait for each other instead of deadlocking. On
+    SQLite the other writer holds the whole database and the sweep waits for it.
+    """
+    app.config["PAID_TOKEN_EXPIRY_DAYS"] = 30
+    low, high = new_user(app, "low@example.com"), new_user(app, "high@example.com")
+    for uid in (low, high):
+        buy(app, uid, 20, 200, f"paid-{uid}")
+    later = utcnow() + timedelta(days=31)
+    lock = "SELECT user_id FROM token_accounts WHERE user_id = :user FOR UPDATE"
+    with app.app_context():
+        holder = db.engine.connect().execution_options(**{WRITE_OPTION: True})  # BEGIN IMMEDIATE on SQLite
+        holder.execute(text(lock if backend == "postgresql" else "SELECT 1"), {"user": high})
+        sweeping = ThreadPoolExecutor(max_workers=1)
+        sweep = sweeping.submit(read, app, lambda: ledger.expire_lots(later))
+        try:
+            if backend == "postgresql":
+                assert _locked_by_someone(app, low, lock + " NOWAIT"), "the sweep did not lock the lower account first"
+            else:
+                time.sleep(0.5)
+            assert not sweep.done()  # it waits for the higher account
+        finally:
+            holder.rollback()
+            holder.close()
+        assert sweep.result(timeout=60) == ledger.ExpiryReport(2, 40)
+        sweeping.shutdown()
+    audit()
+
+
+def _locked_by_someone(app, user_id: int, lock_nowait: str, seconds: float = 20.0) -> bool:
+    """Whether the account row becomes locked by another transaction within `seconds`."""
+    deadline = time.monotonic() + seconds
+    with app.app_context():
+        while time.monotonic() < deadline:
+            with db.engine.connect() as probe:
+                try:
+                    probe.execute(text(lock_nowait), {"user": user_id})
+                except OperationalError:
+                    return True
+                finally:
+                    probe.rollback()
+            time.sleep(0.05)
+    return False
+
+
+def test_sweeps_and_transfers_each_way_in_parallel_never_deadlock(app, backend, audit):
+    """Two-account transfers both ways and sweeps over the same accounts, all at once."""
+    app.config["PAID_TOKEN_EXPIRY_DAYS"] = 30
+    users = [new_user(app, f"mesh{i}@example.com") for i in range(4)]
+    for uid in users:
+        buy(app, uid, 100, 1000, f"paid-{uid}")
+    later = utcnow() + timedelta(days=31)
+
+    def job(i):
+        if i % 6 == 0:
+            return ledger.expire_lots(later, batch=(2, 4)[i % 2])
+        sender, receiver = users[i % 4], users[(i + 1 + i // 4) % 4]
+        return ledger.transfer(sender, receiver, 2) if sender != receiver else 0
+
+    outcomes = together(app, 96, job)
+    failures = {outcome for outcome in outcomes if isinstance(outcome, str)}
+    # a transfer after a sweep has expired the paid lots finds no paid tokens; nothing else may fail
+    assert failures <= ({"InsufficientTokens", "OperationalError"} if backend == "sqlite" else {"InsufficientTokens"})
+    with app.app_context():
+        left = db.session.execute(
+            select(func.count()).where(TokenLot.user_id.in_(users), TokenLot.kind == "paid", TokenLot.remaining > 0)
+        ).scalar_one()
+        db.session.remove()
+    assert left == 0  # every paid lot, the gifts of them too, expired on day 30
     audit()

@@ -36,7 +36,7 @@ def trigger(response: Response, event: str, detail=None) -> Response:
 def note_balance_changed(*_sender, **_details) -> None:
     """Mark this response as one that changed (or found changed) the balance.
 
-    Subscribed to `signals.balance_changed`, which the ledger sends per row.
+    Subscribed to `signals.balance_changed`, which the ledger sends as it writes rows.
     """
     if has_request_context():
         g.tokens_changed = True

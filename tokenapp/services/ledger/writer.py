@@ -3,12 +3,14 @@
 No other module may write these tables (tests/test_one_writer.py checks).
 Each function runs inside its caller's write transaction, the `tx` it is
 handed, and never commits. After each ledger row, `signals.balance_changed`
-is sent.
+is sent (after the expiry rows of a user, once for them all).
 
 Locks: the user's fixed `token_accounts` row is the one serialisation point.
-Every function here changes that row before it touches the user's lots, so
-the order is always charge row (the caller's), then account row, then lots;
-a transfer locks its two accounts lower user id first. The hot spend is one
+Every function here locks that row (an UPDATE of it; the sweep's SELECT ...
+FOR UPDATE) before it touches the user's lots, so the order is always charge
+row (the caller's), then account row, then lots; a transfer locks its two
+accounts lower user id first, and the sweep its batch of accounts in user id
+order. The hot spend is one
 conditional UPDATE of the account (`balance >= cost`, no debt, nothing due
 to expire), one UPDATE of the lot that comes first in `consumption_order`
 when that lot covers the cost, and one INSERT of the ledger row. Everything
@@ -20,7 +22,7 @@ user's unexpired lots.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from ...database import HotStatement
@@ -32,7 +34,7 @@ from ..errors import InsufficientTokens
 from ..sql import insert_ignoring_conflicts
 
 NO_SYNC = {"synchronize_session": False}
-LIFETIME_COLUMN = {T.PURCHASE: "lifetime_purchased", T.BONUS: "lifetime_bonus"}
+LIFETIME_COLUMN = {T.PURCHASE: "purchased", T.BONUS: "bonus"}  # the `_change` argument counting them
 _ACCOUNTS = TokenAccount.__table__
 _ROWS = TokenTransaction.__table__
 _LOTS = TokenLot.__table__
@@ -170,6 +172,63 @@ _REFUND = (
     )
     .returning(_BALANCE, _ACCOUNTS.c.debt, _NEXT_EXPIRY)
 )
+# Every other change of a locked account's balance: `delta` tokens, `owed` more debt, `purchased` and
+# `bonus` more lifetime tokens, next_expiry_at moved back to `expires` (NULL leaves it); (balance, debt) after.
+_CHANGE = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.user_id == _ACCOUNT)
+    .values(
+        balance=_BALANCE + _DELTA,
+        debt=_ACCOUNTS.c.debt + bindparam("owed", type_=Integer),
+        lifetime_purchased=_ACCOUNTS.c.lifetime_purchased + bindparam("purchased", type_=Integer),
+        lifetime_bonus=_ACCOUNTS.c.lifetime_bonus + bindparam("bonus", type_=Integer),
+        next_expiry_at=_earlier_expiry(_EXPIRES),
+        updated_at=_MOMENT,
+    )
+    .returning(_BALANCE, _ACCOUNTS.c.debt)
+)
+# The expiry of a batch of accounts (`expire_accounts`), or of one the caller has locked (`expire_due`).
+# Lock those of `accounts` that still have a lot due, in user id order (SQLite ignores FOR UPDATE: its
+# write transaction is BEGIN IMMEDIATE, one writer at a time); (user_id, balance) of each.
+_ACCOUNTS_IN = bindparam("accounts", expanding=True, type_=Integer)
+_LOCK_DUE = (
+    select(_ACCOUNTS.c.user_id, _BALANCE)
+    .where(_ACCOUNTS.c.user_id.in_(_ACCOUNTS_IN), _NEXT_EXPIRY <= _MOMENT)
+    .order_by(_ACCOUNTS.c.user_id)
+    .with_for_update()
+)
+_DUE = and_(_LOTS.c.user_id.in_(_ACCOUNTS_IN), _LOTS.c.remaining > 0, _LOTS.c.expires_at <= _MOMENT)
+# The locked accounts' due lots in the order they expire, with the cents each releases by expiring
+# (as `_MOVE_LOT` by -remaining would return them).
+_DUE_LOTS = (
+    select(
+        _LOTS.c.user_id,
+        _LOTS.c.id,
+        _LOTS.c.remaining,
+        _LOTS.c.kind,
+        released_cents(_LOTS.c.remaining) - released_cents(literal(0)),
+    )
+    .where(_DUE)
+    .order_by(_LOTS.c.user_id, _LOTS.c.expires_at, _LOTS.c.id)
+)
+_EMPTY_DUE_LOTS = update(_LOTS).where(_DUE).values(remaining=0)
+# The locked accounts as they are once their due lots are empty (run just before): balance less those
+# lots' tokens, next_expiry_at the soonest of the lots that will still hold tokens. One statement per batch.
+_OWN_LOT = _LOTS.c.user_id == _ACCOUNTS.c.user_id
+_AFTER_EXPIRY = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.user_id.in_(_ACCOUNTS_IN))
+    .values(
+        balance=_BALANCE
+        - select(func.coalesce(func.sum(_LOTS.c.remaining), 0))
+        .where(_OWN_LOT, _LOTS.c.remaining > 0, _LOTS.c.expires_at <= _MOMENT)
+        .scalar_subquery(),
+        next_expiry_at=select(func.min(_LOTS.c.expires_at))
+        .where(_OWN_LOT, _LOTS.c.remaining > 0, _LOTS.c.expires_at > _MOMENT)
+        .scalar_subquery(),
+        updated_at=_MOMENT,
+    )
+)
 # The paid tokens an account could transfer at `moment`: its open paid lots' total.
 PAID_LEFT = select(func.coalesce(func.sum(_LOTS.c.remaining), 0)).where(open_lots(), _LOTS.c.kind == LotKind.PAID.value)
 _SPEND_ROW = select(_ROWS.c.id, _ROWS.c.lot_id, _ROWS.c.amount).where(
@@ -253,7 +312,7 @@ def _spend_after_expiry(tx: Session, params: dict):
     user_id, cost, moment = params["account"], params["cost"], params["moment"]
     balance, debt, next_expiry, _unlimited = _lock(tx, user_id, moment)
     if debt == 0 and next_expiry is not None and next_expiry <= moment:
-        expire_due(tx, user_id, moment)
+        expire_due(tx, user_id, moment, balance)
         row = tx.execute(_SPEND, params).first()
         if row is not None:
             return row
@@ -277,16 +336,8 @@ def lock(tx: Session, user_id: int, moment: datetime | None = None) -> tuple[int
     moment = moment or utcnow()
     balance, debt, next_expiry, _unlimited = _lock(tx, user_id, moment)
     if next_expiry is not None and next_expiry <= moment:
-        balance = expire_due(tx, user_id, moment)
+        balance = expire_due(tx, user_id, moment, balance)
     return balance, debt
-
-
-def expire_account(tx: Session, user_id: int, moment: datetime) -> int:
-    """Lock the account and expire its lots due by `moment` (the sweep); the tokens expired."""
-    balance, _debt, next_expiry, _unlimited = _lock(tx, user_id, moment)
-    if next_expiry is None or next_expiry > moment:
-        return 0
-    return balance - expire_due(tx, user_id, moment)
 
 
 def _draw(
@@ -314,15 +365,30 @@ def _draw(
     return parts
 
 
-def _change(tx: Session, user_id: int, delta: int, moment: datetime, **values) -> tuple[int, int]:
-    """Add `delta` to the locked account's balance (and other columns); (balance, debt) after."""
-    stmt = (
-        update(_ACCOUNTS)
-        .where(_ACCOUNTS.c.user_id == user_id)
-        .values(balance=_BALANCE + delta, updated_at=moment, **values)
-        .returning(_BALANCE, _ACCOUNTS.c.debt)
-    )
-    balance, debt = tx.execute(stmt).one()
+def _change(
+    tx: Session,
+    user_id: int,
+    delta: int,
+    moment: datetime,
+    *,
+    owed: int = 0,
+    purchased: int = 0,
+    bonus: int = 0,
+    expires: datetime | None = None,
+) -> tuple[int, int]:
+    """Add `delta` to the locked account's balance and `owed` to its debt, count `purchased` and `bonus`
+    lifetime tokens, and move its next expiry back to `expires` when that is earlier; (balance, debt) after.
+    """
+    params = {
+        "account": user_id,
+        "delta": delta,
+        "owed": owed,
+        "purchased": purchased,
+        "bonus": bonus,
+        "expires": expires,
+        "moment": moment,
+    }
+    balance, debt = tx.connection().execute(_CHANGE, params).one()
     return balance, debt
 
 
@@ -351,13 +417,6 @@ def _new_lot(
     return tx.execute(_INSERT_LOT, values).scalar_one()
 
 
-def _expiry_no_later_than(expires_at: datetime | None) -> dict:
-    """The account values that move its next_expiry_at back to `expires_at` (none for a lot that never expires)."""
-    if expires_at is None:
-        return {}
-    return {"next_expiry_at": _earlier_expiry(bindparam("expires", expires_at, type_=UTCDateTime))}
-
-
 def credit(
     tx: Session,
     user_id: int,
@@ -374,11 +433,8 @@ def credit(
     """Add `amount` tokens as a new lot and write its row (repaying debt first); return the new balance."""
     moment = utcnow()
     lock(tx, user_id, moment)
-    values = _expiry_no_later_than(expires_at)
-    column = LIFETIME_COLUMN.get(tx_type)
-    if column:
-        values[column] = _ACCOUNTS.c[column] + amount
-    balance, debt = _change(tx, user_id, amount, moment, **values)
+    lifetime = {LIFETIME_COLUMN[tx_type]: amount} if tx_type in LIFETIME_COLUMN else {}
+    balance, debt = _change(tx, user_id, amount, moment, expires=expires_at, **lifetime)
     lot_id = _new_lot(
         tx, user_id, amount, moment, source=source, kind=kind, cost_cents=cost_cents, expires_at=expires_at
     )
@@ -452,7 +508,7 @@ def refund(tx: Session, user_id: int, amount: int, **fields) -> int:
         ]
     record(tx, user_id, T.REFUND, amount, balance, Counterparty.REVENUE, parts, **fields)
     if next_expiry is not None and next_expiry <= moment:
-        balance = expire_due(tx, user_id, moment)
+        balance = expire_due(tx, user_id, moment, balance)
     return _repay_debt(tx, user_id, balance, debt, moment)
 
 
@@ -462,7 +518,7 @@ def _repay_debt(tx: Session, user_id: int, balance: int, debt: int, moment: date
     if repaid <= 0:
         return balance
     parts = _draw(tx, user_id, repaid, moment)
-    balance, _debt = _change(tx, user_id, -repaid, moment, debt=_ACCOUNTS.c.debt - repaid)
+    balance, _debt = _change(tx, user_id, -repaid, moment, owed=-repaid)
     record(
         tx,
         user_id,
@@ -484,7 +540,7 @@ def take_back(tx: Session, user_id: int, tokens: int, note: str, first_lot: int 
     taken = min(balance, tokens)
     owed = tokens - taken
     parts = _draw(tx, user_id, taken, moment, first_lot=first_lot) if taken else []
-    balance, _debt = _change(tx, user_id, -taken, moment, debt=_ACCOUNTS.c.debt + owed)
+    balance, _debt = _change(tx, user_id, -taken, moment, owed=owed)
     suffix = f"; {owed} already spent, now owed" if owed else ""
     record(
         tx,
@@ -507,45 +563,69 @@ def lot_credited_by(tx: Session, user_id: int, dedupe_key: str) -> int | None:
     ).scalar()
 
 
-def expire_due(tx: Session, user_id: int, moment: datetime) -> int:
+def expire_accounts(tx: Session, user_ids: list[int], moment: datetime) -> int:
+    """Lock those of the accounts that still have a lot due by `moment`, in user id order, and expire
+    their due lots (the sweep, a batch of accounts per transaction); the tokens expired.
+
+    Locking in user id order, as `transfer` does, lets two sweeps, or a sweep
+    and transfers, wait for each other instead of deadlocking.
+    """
+    if not user_ids:
+        return 0
+    params = {"accounts": sorted(user_ids), "moment": moment}
+    locked = dict(tx.connection().execute(_LOCK_DUE, params).all())
+    after = _expire(tx, locked, moment)
+    return sum(locked[user_id] - after[user_id] for user_id in locked)
+
+
+def expire_due(tx: Session, user_id: int, moment: datetime, balance: int) -> int:
     """Expire every lot of the locked account whose time has come, one `expiry` row each; the new balance.
 
-    What a lot has left is read here, under the account's lock, so a spend that
-    committed first keeps what it took (RELIABILITY 37).
+    `balance` is the account's balance as its lock returned it.
     """
-    due = tx.execute(
-        select(_LOTS.c.id, _LOTS.c.remaining, _LOTS.c.kind)
-        .where(
-            _LOTS.c.user_id == user_id,
-            _LOTS.c.remaining > 0,
-            _LOTS.c.expires_at <= moment,
-        )
-        .order_by(_LOTS.c.expires_at, _LOTS.c.id)
-    ).all()
-    balance = tx.execute(select(_BALANCE).where(_ACCOUNTS.c.user_id == user_id)).scalar_one()
+    return _expire(tx, {user_id: balance}, moment)[user_id]
+
+
+def _expire(tx: Session, balances: dict[int, int], moment: datetime) -> dict[int, int]:
+    """Expire the due lots of the locked accounts in `balances` (user id: balance as locked); their new balances.
+
+    Each lot expires whole in one `expiry` row, the accounts' lots soonest-expiring
+    first: a few statements for the batch, not a few per lot. What a lot has left
+    is read here, under the account's lock, so a spend that committed first keeps
+    what it took (RELIABILITY 37).
+    """
+    if not balances:
+        return {}
+    connection = tx.connection()
+    params = {"accounts": list(balances), "moment": moment}
+    due = connection.execute(_DUE_LOTS, params).all()
+    connection.execute(_AFTER_EXPIRY, params)
+    if due and connection.execute(_EMPTY_DUE_LOTS, params).rowcount != len(due):
+        raise LedgerOutOfBalance(f"users {sorted(balances)}: the due lots changed under the accounts' locks")
+    left = dict(balances)
+    created_at = utcnow()
     rows = []
-    for lot in due:
-        cents = tx.execute(_MOVE_LOT, {"lot": lot.id, "delta": -lot.remaining}).scalar_one()
-        balance -= lot.remaining
-        rows.append((lot, cents, balance))
-    earliest = (
-        select(func.min(_LOTS.c.expires_at)).where(_LOTS.c.user_id == user_id, _LOTS.c.remaining > 0).scalar_subquery()
-    )
-    stored, _debt = _change(tx, user_id, -sum(lot.remaining for lot in due), moment, next_expiry_at=earliest)
-    if stored != balance:
-        raise LedgerOutOfBalance(f"user {user_id}: balance {stored} after expiry, rows say {balance}")
-    for lot, cents, balance_after in rows:
-        record(
-            tx,
-            user_id,
-            T.EXPIRY,
-            -lot.remaining,
-            balance_after,
-            Counterparty.EXPIRY,
-            [Part(lot.id, -lot.remaining, cents)],
-            note=f"{lot.remaining} {lot.kind} tokens expired",
+    for user_id, lot_id, remaining, kind, cents in due:
+        left[user_id] -= remaining
+        rows.append(
+            {
+                **_ROW_DEFAULTS,
+                "user_id": user_id,
+                "type": T.EXPIRY.value,
+                "amount": -remaining,
+                "balance_after": left[user_id],
+                "counterparty": Counterparty.EXPIRY.value,
+                "created_at": created_at,
+                "lot_id": lot_id,
+                "cents": cents,
+                "note": f"{remaining} {kind} tokens expired",
+            }
         )
-    return stored
+    if rows:
+        connection.execute(_INSERT_ROW, rows)
+    for user_id in dict.fromkeys(row["user_id"] for row in rows):
+        balance_changed.send(user_id=user_id)
+    return left
 
 
 def transfer(tx: Session, sender: int, receiver: int, tokens: int, note: str | None = None) -> int:
@@ -583,9 +663,7 @@ def transfer(tx: Session, sender: int, receiver: int, tokens: int, note: str | N
         for part in drawn
     ]
     expiries = [part.expires_at for part in drawn if part.expires_at is not None]
-    received, receiver_debt = _change(
-        tx, receiver, tokens, moment, **_expiry_no_later_than(min(expiries, default=None))
-    )
+    received, receiver_debt = _change(tx, receiver, tokens, moment, expires=min(expiries, default=None))
     record(tx, receiver, T.GIFT_IN, tokens, received, Counterparty.TRANSFERS, given, note=note)
     _repay_debt(tx, receiver, received, receiver_debt, moment)
     return balance
