@@ -25,7 +25,7 @@ FLOOR_BALANCE = 1_000_000_000
 SCRIPT = """\\set u random({low}, {high})
 BEGIN;
 UPDATE token_accounts SET balance = balance - 10 WHERE user_id = :u AND balance >= 10 RETURNING balance AS b \\gset
-INSERT INTO token_transactions (user_id, type, amount, balance_after, created_at) VALUES (:u, 'spend', -10, :b, now());
+INSERT INTO token_transactions (user_id, type, amount, balance_after, counterparty, created_at) VALUES (:u, 'spend', -10, :b, 'revenue', now());
 END;
 """
 TPS = re.compile(r"^tps = ([0-9.]+)", re.MULTILINE)
