@@ -25,6 +25,23 @@ from tokenapp.services import accounts, stripe_setup
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 # Tests using these fixtures share one resource (a Redis database, one browser's live server): one worker runs them.
 GROUPED_FIXTURES = {"redis_url": "redis"}
+# The longest tests (seconds each on a quiet 2-core machine, about), started first: pytest-xdist hands out
+# the groups (largest first), then single tests in collection order, so a long test left for the end would
+# run alone on one worker while the other sits idle.
+LONG_TESTS = {
+    "tests/test_newcomer.py::test_make_run_on_a_fresh_copy_serves_and_registers": 50,
+    "tests/test_ledger_properties.py::test_ledger_state_machine": 25,
+    "tests/test_tooling.py::test_mypy_checks_stripe_params_against_the_sdk_typeddicts": 20,
+    "tests/test_upload_limits.py::test_crafted_uploads_answer_fast_while_others_are_served_and_runs_end_refunded": 15,
+    "tests/test_openapi.py::test_api_keeps_to_its_document_under_fuzzing": 15,
+    "tests/test_secrets.py::test_concurrent_first_starts_end_with_one_key": 14,
+    "tests/test_hermetic.py::test_a_hostile_dotenv_and_shell_change_no_test_result": 12,
+    "tests/test_hostile_forms.py::test_hostile_strings_in_every_form_field": 10,
+    "tests/test_suite_rules.py::test_under_ci_a_skipped_test_fails_on_xdist_workers_too": 10,
+    "tests/test_sessions.py::test_unknown_and_known_emails_cost_the_same": 8,
+    "tests/test_product_imports.py::test_a_gunicorn_worker_holds_no_standin_module": 6,
+    "tests/test_ai_engine.py::test_output_does_not_depend_on_hash_seed": 5,
+}
 
 
 def pytest_configure(config):
@@ -38,6 +55,7 @@ def pytest_collection_modifyitems(config, items):
         for fixture, group in GROUPED_FIXTURES.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: -LONG_TESTS.get(item.nodeid.split("[")[0], 0))  # stable: the rest keep their order
 
 
 @pytest.hookimpl(hookwrapper=True)

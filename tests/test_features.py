@@ -166,9 +166,10 @@ def test_unlimited_users_run_free_but_are_recorded(app, client, api):
 
 
 def zip_without_word_body():
+    """A zip holding no word/document.xml; its entry is dated, so every xdist worker collects the same bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr(zipfile.ZipInfo("xl/workbook.xml", date_time=(2024, 1, 1, 0, 0, 0)), "<workbook/>")
     return buffer.getvalue()
 
 

@@ -104,7 +104,8 @@ def test_crafted_uploads_answer_fast_while_others_are_served_and_runs_end_refund
             assert answer.status_code == 200, (name, answer.text[:300])
             assert seconds < 1.0, f"{name}: the request took {seconds:.2f}s"
             runs[name] = re.search(r'id="run-(run_\w+)"', answer.text).group(1)
-        ended = {name: run_status(browser, live, run_id) for name, run_id in runs.items()}
+        # The parses run at a low priority: on a busy machine they take longer (they are not failed for it).
+        ended = {name: run_status(browser, live, run_id, seconds=120) for name, run_id in runs.items()}
         last = time.perf_counter()
     finally:
         prober.stop.set()
@@ -132,8 +133,8 @@ def test_crafted_uploads_answer_fast_while_others_are_served_and_runs_end_refund
 
 
 def test_a_parse_past_its_time_limit_is_killed_failed_and_refunded(app, client, rich):
-    app.config["RESUME_PARSE_SECONDS"] = 0.3
-    filename, data = docx_huge_body()  # a valid file that takes over a second to read
+    app.config["RESUME_PARSE_SECONDS"] = 0.1
+    filename, data = docx_huge_body()  # a valid file that takes several tenths of a second to read
     started = time.perf_counter()
     response = run_through_gate(client, "resume_parsing", files={"resume_file": (io_bytes(data), filename)})
     assert time.perf_counter() - started < 1.0
@@ -142,19 +143,46 @@ def test_a_parse_past_its_time_limit_is_killed_failed_and_refunded(app, client, 
     assert rich.balance() == 510
 
 
-def test_the_parse_is_stopped_at_its_time_limit_with_a_clear_message(app, api):
+class Watch:
+    """The parent's looks at a parse's child: when it looked, and how long the child had waited for a CPU."""
+
+    def __init__(self):
+        self.looks: list[tuple[float, float]] = []
+
+    def not_queued(self) -> float:
+        """Seconds from the first look to the last, less the child's wait for a CPU: what the backstop counts."""
+        (first, _), (last, queued) = self.looks[0], self.looks[-1]
+        return last - first - queued
+
+
+@pytest.fixture
+def watch(monkeypatch) -> Watch:
+    """Records every look the parent takes at a parse's child (the wall-clock backstop leaves out its CPU waits)."""
+    from tokenapp.features import isolation
+
+    read, watch = isolation.queued_seconds, Watch()
+
+    def watched(pid: int) -> float:
+        queued = read(pid)
+        watch.looks.append((time.monotonic(), queued))
+        return queued
+
+    monkeypatch.setattr(isolation, "queued_seconds", watched)
+    return watch
+
+
+def test_the_parse_is_stopped_at_its_time_limit_with_a_clear_message(app, api, watch):
     from tokenapp.features import runner, uploads
     from tokenapp.features.engine.errors import ResumeFileError
 
-    app.config["RESUME_PARSE_SECONDS"] = 0.3
+    app.config["RESUME_PARSE_SECONDS"] = 0.1
     filename, data = docx_huge_body()
     with app.app_context():
         inputs = uploads.keep(user_id(app, "ada@example.com"), filename, data)
-        started = time.perf_counter()
-        with pytest.raises(ResumeFileError, match=r"longer than 0\.3 seconds") as caught:
+        with pytest.raises(ResumeFileError, match=r"longer than 0\.1 seconds") as caught:
             runner.generate("resume_parsing", inputs)
         assert caught.value.code == "took_too_long"
-        assert time.perf_counter() - started < 0.3 * WALL_FACTOR + WALL_GRACE + 0.5  # the backstop at worst
+        assert watch.not_queued() < 0.1 * WALL_FACTOR + WALL_GRACE + 0.5  # the backstop at worst
         assert db.session.get(ResumeUpload, inputs["upload_id"]) is None
         with pytest.raises(ResumeFileError, match="upload your resume"):
             runner.generate("resume_parsing", inputs)
@@ -162,6 +190,16 @@ def test_the_parse_is_stopped_at_its_time_limit_with_a_clear_message(app, api):
         with pytest.raises(ResumeFileError, match="damaged"):
             runner.generate("resume_parsing", broken)
         db.session.remove()
+
+
+def test_a_child_blocked_without_using_cpu_is_stopped_at_the_wall_clock_backstop(watch):
+    from tokenapp.features.engine.errors import ResumeFileError
+    from tokenapp.features.isolation import CHECK_EVERY, run_isolated
+
+    with pytest.raises(ResumeFileError, match=r"longer than 0\.1 seconds"):
+        run_isolated(time.sleep, 60, seconds=0.1, memory_mb=256)
+    backstop = 0.1 * WALL_FACTOR + WALL_GRACE
+    assert backstop - CHECK_EVERY <= watch.not_queued() < backstop + 0.5  # a first look comes at most a tick late
 
 
 def test_a_parse_past_its_memory_limit_is_refused():

@@ -1,7 +1,8 @@
 """Test apps, and their databases: built by the migrations once, then put back to the seeded state before each test.
 
 Putting back is one DELETE per table (children first) and one INSERT per catalogue table, from rows
-read once after the seed, and on PostgreSQL one statement setting every sequence to where it was.
+read once after the seed, and on PostgreSQL one statement setting every sequence to where it was (there
+the DELETEs and that statement go to the server in one round trip).
 That leaves the same rows and the same next ids as migrating and seeding afresh, in a few
 milliseconds, where TRUNCATE ... RESTART IDENTITY and the seed took a few hundred.
 """
@@ -101,17 +102,25 @@ class SeededDatabase:
     def reset(self, connection: Connection) -> None:
         """Put every table back to the seeded state (on `connection`, committed by the caller)."""
         tables = db.metadata.sorted_tables
-        for table in reversed(tables):
-            connection.execute(table.delete())
+        if connection.dialect.name == "postgresql":
+            # One round trip for every DELETE and the sequences (a string without parameters may hold several
+            # statements): a third of the time of one round trip per table.
+            deletes = [str(table.delete().compile(dialect=connection.dialect)) for table in reversed(tables)]
+            restart = [self._restart_sequences()] if self.sequences else []
+            connection.exec_driver_sql("; ".join([*deletes, *restart]))
+        else:
+            for table in reversed(tables):
+                connection.execute(table.delete())
         for table in tables:
             if table.name in self.catalogue:
                 connection.execute(table.insert(), self.catalogue[table.name])
-        if self.sequences:
-            restart = ", ".join(
-                f"setval('{name}', {value}, true)" if value is not None else f"setval('{name}', 1, false)"
-                for name, value in self.sequences.items()
-            )
-            connection.execute(text(f"SELECT {restart}"))
+
+    def _restart_sequences(self) -> str:
+        """One statement setting every PostgreSQL sequence back to where the seed left it."""
+        return "SELECT " + ", ".join(
+            f"setval('{name}', {value}, true)" if value is not None else f"setval('{name}', 1, false)"
+            for name, value in self.sequences.items()
+        )
 
     def reset_with(self, app: Flask) -> None:
         """Put the database of `app` back to the seeded state."""
