@@ -10,6 +10,10 @@ round, so every figure of a round saw the same load.
     git archive <commit> | tar -x -C /tmp/before          # the tree to compare with
     .venv/bin/python bench/compare_trees.py --before /tmp/before --pg-db tokenapp_bench_trees
 
+A tree of another schema (before ledger v2, say) gets a database of its own
+with `--before-own-database`, migrated, seeded and filled by its own code in a
+subprocess; each tree's PostgreSQL CPU is then its own database's backends.
+
 Prints, for each tree and request: req/s, the gunicorn workers' CPU ms per
 request and PostgreSQL's (median and min..max over the rounds), the ratios
 deduct/s ÷ balance/s and deduct/s ÷ floor/s, and how the CPU moved.
@@ -20,6 +24,7 @@ import os
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 
@@ -61,11 +66,21 @@ def main() -> int:
         choices=("sync", "gthread"),
         help="gthread runs 4 threads a worker with keep-alive, as gunicorn.conf.py deploys",
     )
+    parser.add_argument(
+        "--before-own-database",
+        action="store_true",
+        help="serve the older tree from a database of its own, migrated and filled by its own code "
+        "(for a tree of another schema, such as one before ledger v2's lots)",
+    )
     args = parser.parse_args()
     trees = {"before": os.path.abspath(args.before), "after": common.ROOT}
     if not os.path.isdir(os.path.join(trees["before"], "tokenapp")):
         raise SystemExit(f"bench: {trees['before']} holds no tokenapp/")
     url = common.create_pg_database(args.pg_db)
+    urls = {"before": url, "after": url}
+    if args.before_own_database:
+        urls["before"] = common.create_pg_database(args.pg_db + "_before")
+        _fill_with_own_code(trees["before"], urls["before"])
     workdir = tempfile.mkdtemp(prefix="tokenapp-trees-")
     servers = {}
     try:
@@ -75,11 +90,12 @@ def main() -> int:
         common.dispose(app)
         floor_users = pgbench_floor.make_floor_users(url)
         emails = [f"web{i}@bench.example" for i in range(USERS)]
-        pg = proc_cpu.postgres_backends(args.pg_db)
+        databases = {"before": args.pg_db + "_before" if args.before_own_database else args.pg_db, "after": args.pg_db}
         targets = {}
         for name, root in trees.items():
+            pg = proc_cpu.postgres_backends(databases[name])
             process, base = http_bench.start_gunicorn(
-                url, args.workers, args.worker_class, os.path.join(workdir, f"{name}.log"), root=root
+                urls[name], args.workers, args.worker_class, os.path.join(workdir, f"{name}.log"), root=root
             )
             servers[name] = process
             users_file = os.path.join(workdir, f"users-{name}.tsv")
@@ -118,7 +134,19 @@ def main() -> int:
             http_bench.stop_gunicorn(process)
         shutil.rmtree(workdir, ignore_errors=True)
         common.drop_pg_database(args.pg_db)
+        if args.before_own_database:
+            common.drop_pg_database(args.pg_db + "_before")
     return 0
+
+
+def _fill_with_own_code(root: str, url: str) -> None:
+    """Migrate, seed and add the bench users to `url` with the tree at `root` (its own tokenapp and bench/)."""
+    script = (
+        "import sys; sys.path[:0] = [sys.argv[1] + '/bench', sys.argv[1]]; import common; "
+        "common.clean_environment(); app = common.make_app(sys.argv[2]); common.migrate_and_seed(app); "
+        f"common.make_users(app, 'web', {USERS}, 10_000_000); common.dispose(app)"
+    )
+    subprocess.run([sys.executable, "-c", script, root, url], check=True, cwd=root)
 
 
 def report(trees: dict, runs: dict, floors: list[dict], args) -> str:
