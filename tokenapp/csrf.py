@@ -16,6 +16,8 @@ from flask import current_app, g, request, session
 from flask_wtf.csrf import CSRFProtect, ValidationError, logger, same_origin, validate_csrf
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from .cookies import CSRF_SALT
+
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -67,7 +69,7 @@ class RememberingCSRFProtect(CSRFProtect):
         raw = self._verified.get(memory_key)
         if raw is None:
             try:
-                raw = URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token").loads(token)
+                raw = URLSafeTimedSerializer(secret_key, salt=CSRF_SALT).loads(token)
             except BadData:
                 raise ValidationError("The CSRF token is invalid.") from None
             if not isinstance(raw, str):
