@@ -122,6 +122,14 @@ class HotStatement:
 
     def first(self, connection: Connection, params: dict) -> tuple | None:
         """Run the statement with `params` on `connection`; its first row (None when it returns none)."""
+        return self._run(connection, params)[1]
+
+    def first_mapping(self, connection: Connection, params: dict) -> dict[str, Any] | None:
+        """`first`, as a dict by result column name."""
+        form, row = self._run(connection, params)
+        return None if row is None else dict(zip(form.names, row, strict=True))
+
+    def _run(self, connection: Connection, params: dict) -> tuple[_Form, tuple | None]:
         form = self._forms.get(connection.dialect) or self._compile(connection.dialect)
         values = []
         for key, _name, default, processor in form.binds:
@@ -141,18 +149,10 @@ class HotStatement:
         finally:
             cursor.close()
         if row is None:
-            return None
-        return tuple(
+            return form, None
+        return form, tuple(
             processor(value) if processor else value for processor, value in zip(form.results, row, strict=True)
         )
-
-    def first_mapping(self, connection: Connection, params: dict) -> dict[str, Any] | None:
-        """`first`, as a dict by result column name."""
-        row = self.first(connection, params)
-        if row is None:
-            return None
-        form = self._forms.get(connection.dialect) or self._compile(connection.dialect)
-        return dict(zip(form.names, row, strict=True))
 
     def _compile(self, dialect: Dialect) -> _Form:
         compiled = cast(
