@@ -7,28 +7,16 @@ pytest.importorskip("playwright.sync_api", exc_type=ImportError)
 from playwright.sync_api import expect
 
 from support.browser import screenshot, sign_up
+from support.uploads import benign_docx
 from tokenapp.extensions import db
 from tokenapp.services import accounts, ledger
 
 
 def resume_docx(tmp_path) -> str:
-    import docx
-
-    document = docx.Document()
-    for line in [
-        "Ada Lovelace",
-        "ada@example.com | +44 20 7946 0958",
-        "Skills",
-        "Python, PostgreSQL, Docker",
-        "Experience",
-        "Senior Engineer, Analytical Engines Ltd, 2015 - Present",
-        "Built data pipelines in Python",
-        "Education",
-        "BSc Mathematics, University of London, 2012",
-    ]:
-        document.add_paragraph(line)
-    path = tmp_path / "ada.docx"
-    document.save(path)
+    """The suite's small real resume (support.uploads.benign_docx), saved where the file chooser can take it."""
+    name, data = benign_docx()
+    path = tmp_path / name
+    path.write_bytes(data)
     return str(path)
 
 
