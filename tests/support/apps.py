@@ -8,12 +8,17 @@ milliseconds, where TRUNCATE ... RESTART IDENTITY and the seed took a few hundre
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
+import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import Connection, create_engine, text
+from jinja2.bccache import Bucket, BytecodeCache
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.routing import Rule
 
 from tokenapp import MIGRATIONS_DIR, create_app
 from tokenapp.extensions import db
@@ -24,9 +29,74 @@ from .settings import app_environ
 FAST_HASH = "pbkdf2:sha256:1000"
 
 
+class _MemoryBytecodeCache(BytecodeCache):
+    """Compiled templates kept in memory for every test app of the process.
+
+    Each app has its own Jinja environment, so each test compiled every template it rendered:
+    a fifth of a page test's CPU. Jinja checks a template's source checksum before it reuses
+    its code, as with any bytecode cache.
+    """
+
+    def __init__(self) -> None:
+        self._codes: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._codes.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._codes[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _MemoryBytecodeCache()
+
+
+def _remembered(compile_builder: Callable[[Rule, bool], Callable]) -> Callable[[Rule, bool], Callable]:
+    """Werkzeug's URL builder compiler, remembering what it built for a rule of the same text and parts.
+
+    Each app compiles a Python function per URL rule through `ast` and `compile` (a third of
+    `create_app`); the function has no closure and no globals and takes the rule as its first
+    argument, so one built for an identical rule in an earlier test app is the same function.
+    """
+    built: dict[tuple, Callable] = {}
+
+    def compile_once(rule: Rule, append_unknown: bool = True) -> Callable:
+        key = (rule.rule, rule.host, rule.subdomain, tuple(rule._trace), repr(rule.defaults), append_unknown)
+        if key not in built:
+            built[key] = compile_builder(rule, append_unknown)
+        return built[key]
+
+    return compile_once
+
+
+Rule._compile_builder = _remembered(Rule._compile_builder)  # type: ignore[method-assign]  # tests only: see above
+_SHARED_ENGINES: dict[str, Engine] = {}
+
+
+def _engine_for(bind_key: str | None, options: dict[str, Any], app: Flask) -> Engine:
+    """Flask-SQLAlchemy's engine maker, handing out one engine per seeded database and options.
+
+    SQLAlchemy caches compiled statements per engine (its dialect is part of the key), so a
+    new engine for each test compiled every statement it ran afresh: about a third of a
+    simple test's CPU. The pool is still emptied after every test (`engine.dispose()`).
+    """
+    url = str(options["url"])
+    if url not in SeededDatabase.shared_urls:
+        return sa.engine_from_config(options, prefix="")
+    key = repr(sorted(options.items()))
+    engine = _SHARED_ENGINES.get(key)
+    if engine is None:
+        engine = _SHARED_ENGINES[key] = sa.engine_from_config(options, prefix="")
+    return engine
+
+
+db._make_engine = _engine_for  # type: ignore[method-assign]  # tests only: see _engine_for
+
+
 def make_app(url: str, environ: dict[str, str] | None = None, **config) -> Flask:
     """An app on `url`, built from the test settings (or `environ`), with `config` over its Flask config."""
-    return create_app(
+    app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
             "PASSWORD_HASH_METHOD": FAST_HASH,
@@ -35,6 +105,8 @@ def make_app(url: str, environ: dict[str, str] | None = None, **config) -> Flask
         },
         environ=app_environ() if environ is None else environ,
     )
+    app.jinja_env.bytecode_cache = _TEMPLATES
+    return app
 
 
 def psycopg_url(url: str) -> str:
@@ -72,12 +144,14 @@ def empty_schema(url: str) -> None:
 class SeededDatabase:
     """A database built by the migrations and seeded, with what it takes to put it back to that state."""
 
+    shared_urls: ClassVar[set[str]] = set()
     url: str
     catalogue: dict[str, list[dict]] = field(default_factory=dict)
     sequences: dict[str, int | None] = field(default_factory=dict)
 
     def build(self) -> None:
         """Migrate, seed, and remember the seeded rows and sequences."""
+        SeededDatabase.shared_urls.add(self.url)
         app = make_app(self.url)
         with app.app_context():
             upgrade(directory=MIGRATIONS_DIR)
