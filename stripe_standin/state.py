@@ -1,4 +1,4 @@
-"""The stand-in's memory: every object by id, the events, the idempotency cache.
+"""The stand-in's memory: every object by id, the events, the idempotency cache; checkpoints of it.
 
 One re-entrant lock guards it all; every request handler and control action
 holds it while it reads or changes anything.
@@ -6,6 +6,7 @@ holds it while it reads or changes anything.
 
 import copy
 import json
+import pickle
 import threading
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ class State:
     def __init__(self, dispatcher=None, clock=time.time):
         self.lock = threading.RLock()
         self.objects: dict[str, dict] = {}
-        self.clock = clock
+        self.clock = self.original_clock = clock
         self.dispatcher = dispatcher
         self.idempotency: dict[tuple, tuple] = {}
         self.request_info = {"id": None, "idempotency_key": None}
@@ -54,6 +55,18 @@ class State:
     def all(self, kind: str) -> list[dict]:
         """Every object of `kind`, oldest first."""
         return [obj for obj in self.objects.values() if obj.get("object") == kind]
+
+    def checkpoint(self) -> bytes:
+        """Everything the stand-in holds (objects, idempotency cache, request counts), to `restore` later."""
+        with self.lock:
+            return pickle.dumps((self.objects, self.idempotency, self.private, self.requests))
+
+    def restore(self, checkpoint: bytes) -> None:
+        """Put everything back as it was at `checkpoint` (a fresh copy each time), on the original clock."""
+        with self.lock:
+            self.objects, self.idempotency, self.private, self.requests = pickle.loads(checkpoint)
+            self.clock = self.original_clock
+            self.request_info = {"id": None, "idempotency_key": None}
 
     def emit(self, event_type: str, obj: dict, previous: dict | None = None) -> dict:
         """Record an event with a snapshot of `obj` and queue it for the webhook."""

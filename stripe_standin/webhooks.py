@@ -2,7 +2,9 @@
 
 Events are sent from one thread, oldest first, never inside the request that
 caused them. A failed attempt (non-2xx or no answer) is retried after the
-next of `retry_delays` without holding back newer events.
+next of `retry_delays` without holding back newer events. A harness that
+rewinds the stand-in's state pauses the dispatcher first (dropping every
+queued attempt and retry) and resumes it after.
 """
 
 import heapq
@@ -48,6 +50,7 @@ class Dispatcher:
         self._seq = itertools.count()
         self._cv = threading.Condition()
         self._busy = False
+        self._paused = False
         self._stopped = False
         self._next_tick = 0.0
         self._thread = threading.Thread(target=self._run, name="stripe-standin-dispatcher", daemon=True)
@@ -63,6 +66,28 @@ class Dispatcher:
             self._cv.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        """Whether the delivery thread is running."""
+        return self._thread.is_alive()
+
+    def pause(self, timeout: float = 30) -> None:
+        """Stop sending: wait for the attempt under way, then drop every queued attempt and retry."""
+        with self._cv:
+            self._paused = True
+            if not self._cv.wait_for(lambda: not self._busy, timeout):
+                raise RuntimeError(f"a webhook attempt was still under way after {timeout} s")
+            self._queue.clear()
+            self._cv.notify_all()
+
+    def resume(self, log: list[dict] | None = None) -> None:
+        """Send again from an empty queue, the delivery log replaced by `log` (when given)."""
+        with self._cv:
+            self._queue.clear()
+            if log is not None:
+                self._log = [dict(entry) for entry in log]
+            self._paused = False
+            self._cv.notify_all()
 
     def enqueue(self, event_id: str, event_type: str, body: bytes, attempt=1, delay=0.0):
         """Queue one delivery attempt of an event."""
@@ -90,9 +115,12 @@ class Dispatcher:
                 self._attempt(job)
 
     def _next(self):
-        """The next due attempt, "tick" when the tick is due, or None once stopped."""
+        """The next due attempt, "tick" when the tick is due, or None once stopped (nothing while paused)."""
         with self._cv:
             while not self._stopped:
+                if self._paused:
+                    self._cv.wait()
+                    continue
                 now = time.monotonic()
                 if self._queue and self._queue[0][0] <= now:
                     self._busy = True
