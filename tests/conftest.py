@@ -16,11 +16,11 @@ from sqlalchemy.engine import make_url
 
 from support.apps import SeededDatabase, create_database, drop_database, empty_schema, make_app, psycopg_url
 from support.openai import FakeOpenAI
-from support.payments import StripeStandin
 from support.settings import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL
+from support.standin import StandinServer
 from support.web import Api, AuthActions
 from tokenapp.extensions import db
-from tokenapp.services import accounts, stripe_setup
+from tokenapp.services import accounts
 
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 # Tests using these fixtures share one resource (a Redis database, one browser's live server): one worker runs them.
@@ -183,15 +183,22 @@ def audit(app):
     return check
 
 
+@pytest.fixture(scope="session")
+def standin_server(seeded_databases):
+    """This process's offline Stripe stand-in, synced once (on the SQLite database, put back after) and checkpointed."""
+    server = StandinServer.synced(seeded_databases["sqlite"])
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def stripe_standin(app):
-    """The offline Stripe stand-in for this test's app, with products and prices set up in it."""
-    standin = StripeStandin(app)
-    app.config["STRIPE_API_BASE"] = standin.url
-    with app.app_context():
-        stripe_setup.sync()
-        db.session.remove()
-    standin.wait()
+def stripe_standin(app, standin_server):
+    """The offline Stripe stand-in for this test's app, with products and prices set up in it.
+
+    It is this process's one stand-in rewound to just after its first `stripe_setup.sync()`, and the
+    ids that sync stored written into this test's database (`support.standin`).
+    """
+    standin = standin_server.attach(app)
     yield standin
     standin.close()
 

@@ -1,9 +1,26 @@
 """`flask stripe-setup`: finds its products and prices again; a new price archives the old."""
 
+import pytest
 import stripe
 
+from support.standin import StandinServer
 from tokenapp.extensions import db
 from tokenapp.models import SubscriptionPlan, TokenPackage
+from tokenapp.services import stripe_setup
+
+
+@pytest.fixture
+def stripe_standin(app):
+    """A stand-in of this test's own, synced by this test's app: these tests are about the sync itself."""
+    server = StandinServer(app.config["STRIPE_WEBHOOK_SECRET"])
+    standin = server.attach(app)
+    with app.app_context():
+        stripe_setup.sync()
+        db.session.remove()
+    standin.wait()
+    yield standin
+    standin.close()
+    server.close()
 
 
 def sdk(stripe_standin):

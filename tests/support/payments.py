@@ -7,7 +7,6 @@ import time
 
 import httpx
 
-from stripe_standin import create_standin_app, serve_in_thread
 from stripe_standin.webhooks import signature_header
 from tokenapp.extensions import db
 from tokenapp.models import TokenPurchase, TokenTransaction
@@ -21,19 +20,16 @@ DELAYED_CARD = "4000 0000 0000 0101"
 
 
 class StripeStandin:
-    """A served stand-in, the webhook deliveries it made, and a browser for its pages."""
+    """One test's hold on a served stand-in (`support.standin.StandinServer`): the webhook deliveries
+    made to its app, what they answered, and a browser for the stand-in's pages."""
 
-    def __init__(self, app):
+    def __init__(self, app, server):
         self.app = app
+        self.server = server
         self.held: list[tuple[bytes, dict]] | None = None
         self.statuses: list[tuple[str, int]] = []
         self.lock = threading.Lock()
-        standin = create_standin_app(
-            None, app.config["STRIPE_WEBHOOK_SECRET"], deliver=self._deliver, retry_delays=(0.05, 0.1, 0.2, 0.4, 0.8)
-        )
-        self.handle = serve_in_thread(standin)
-        self.url = self.handle.url
-        self.browser = httpx.Client(base_url=self.url, trust_env=False, timeout=15)
+        self.handle, self.url, self.browser = server.handle, server.url, server.browser
 
     def _deliver(self, url, body, headers):
         with self.lock:
@@ -85,8 +81,8 @@ class StripeStandin:
         return [e for e in events if event_type is None or e["type"] == event_type]
 
     def close(self) -> None:
-        self.browser.close()
-        self.handle.shutdown()
+        """Let go of the stand-in: no delivery or retry reaches this test's app after this."""
+        self.server.detach(self)
 
 
 def app_path(url: str) -> str:
