@@ -6,7 +6,7 @@ CI=true it must be set and reachable, or the run stops with an error.
 Every app is built from `support.settings.app_environ()`, never from the
 process environment or a `.env`. Each database is migrated and seeded once per
 process and put back to that state before every test (`support.apps`). Under
-pytest-xdist (`-n 2`) each worker has a PostgreSQL database of its own,
+pytest-xdist (`-n 3`) each worker has a PostgreSQL database of its own,
 `<TEST_DATABASE_URL's database>_gw0`, ... (created and dropped here), and the
 tests that use Redis or the browser run on one worker each (`xdist_group`).
 """

@@ -120,6 +120,8 @@ def create_database(admin_url: str, name: str) -> str:
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
+        # A test database need not survive a crash of the server: commits return without waiting for the WAL flush.
+        connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     engine.dispose()
     return make_url(psycopg_url(admin_url)).set(database=name).render_as_string(hide_password=False)
 
