@@ -1,4 +1,5 @@
-"""gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app` (PORT and WEB_CONCURRENCY from the environment)."""
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app` (PORT, WEB_CONCURRENCY,
+GUNICORN_THREADS and GUNICORN_MAX_REQUESTS from the environment)."""
 
 import os
 
@@ -8,8 +9,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+# A worker is replaced after this many requests (a guard against slow leaks). Its replacement imports and builds
+# the app again: about 0.7 s of CPU, during which requests wait. At 2000, a 4-worker server answering 600 deducts/s
+# replaced a worker every 3 s, which cost a fifth of a core and put those waits into the p99 (bench/README.md).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
 accesslog = "-"
 errorlog = "-"
 
