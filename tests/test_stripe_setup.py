@@ -6,18 +6,13 @@ import stripe
 from support.standin import StandinServer
 from tokenapp.extensions import db
 from tokenapp.models import SubscriptionPlan, TokenPackage
-from tokenapp.services import stripe_setup
 
 
 @pytest.fixture
 def stripe_standin(app):
     """A stand-in of this test's own, synced by this test's app: these tests are about the sync itself."""
     server = StandinServer(app.config["STRIPE_WEBHOOK_SECRET"])
-    standin = server.attach(app)
-    with app.app_context():
-        stripe_setup.sync()
-        db.session.remove()
-    standin.wait()
+    standin = server.attach_and_sync(app)
     yield standin
     standin.close()
     server.close()

@@ -91,11 +91,7 @@ class StandinServer:
         app = make_app(database.url)
         database.reset_with(app)
         server = cls(app.config["STRIPE_WEBHOOK_SECRET"])
-        standin = server.attach(app)
-        with app.app_context():
-            stripe_setup.sync()
-            db.session.remove()
-        standin.wait()
+        standin = server.attach_and_sync(app)
         synced = SyncedRows.read(app, [event["id"] for event in server.state.all("event")])
         server.checkpoint = (server.state.checkpoint(), server.dispatcher.deliveries(), synced)
         server.detach(standin)
@@ -121,6 +117,15 @@ class StandinServer:
         self.dispatcher.secret = app.config["STRIPE_WEBHOOK_SECRET"]
         self.current = standin = StripeStandin(app, self)
         self.dispatcher.resume(log)
+        return standin
+
+    def attach_and_sync(self, app: Flask) -> StripeStandin:
+        """`attach`, then a real `stripe_setup.sync()` by `app` against the stand-in, its webhooks delivered."""
+        standin = self.attach(app)
+        with app.app_context():
+            stripe_setup.sync()
+            db.session.remove()
+        standin.wait()
         return standin
 
     def detach(self, standin: StripeStandin) -> None:
