@@ -17,6 +17,7 @@ from typing import cast
 from flask import current_app
 from sqlalchemy import CursorResult, bindparam, delete, select
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 
 from ..database import HotStatement, read_one, write_transaction
@@ -71,17 +72,24 @@ def user_for(user_id: str, session_id: str | None) -> User | None:
     return None if row is None else _as_loaded(row)
 
 
+_NEW_USER = User.__mapper__.class_manager.new_instance  # a User without __init__, as the ORM's loader makes one
+
+
 def _as_loaded(row) -> User:
     """The session's User for a row of its mapped columns, as if the ORM had loaded it (no second query).
 
     Clean and persistent in the request's session: a change to it is flushed
-    like any loaded object's, and a commit expires it as usual.
+    like any loaded object's, and a commit expires it as usual. It is built as
+    the ORM's own loader builds an instance, without `User.__init__` and its
+    attribute events (a fifth of the cost): the row's values are put in its
+    state, and `make_transient_to_detached` marks them all as loaded.
     """
     session = db.session()
     existing = session.identity_map.get(identity_key(User, row["id"]))
     if existing is not None:
         return existing
-    user = User(**row)
+    user = _NEW_USER()
+    instance_state(user).dict.update(row)
     make_transient_to_detached(user)
     session.add(user)
     return user
