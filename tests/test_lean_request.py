@@ -132,12 +132,20 @@ def test_a_control_character_in_a_read_header_is_named(api):
 
 
 class Wire:
-    """What the app sends PostgreSQL: libpq's own trace of every connection the pool makes."""
+    """What the app sends PostgreSQL: libpq's own trace of every connection the pool makes, until `close`
+    (a test app's engine serves the worker's later tests too: `support.apps`)."""
 
     def __init__(self, engine):
         self.connections = []
+        self.engine = engine
         engine.dispose()
-        event.listen(engine, "connect", lambda dbapi_connection, record: self.connections.append(dbapi_connection))
+        event.listen(engine, "connect", self._connected)
+
+    def _connected(self, dbapi_connection, _record) -> None:
+        self.connections.append(dbapi_connection)
+
+    def close(self) -> None:
+        event.remove(self.engine, "connect", self._connected)
 
     def round_trips(self, request) -> list[str]:
         """The messages sent during `request()` that each wait for an answer: a simple `Query`
@@ -159,11 +167,12 @@ class Wire:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
-def test_a_deduct_is_a_ping_its_user_load_then_one_transaction_of_its_four_statements(app, api):
+def test_a_deduct_is_a_ping_its_user_load_then_one_transaction_of_its_four_statements(request, app, api):
     """The pooled connection's ping; the user's load outside a transaction; then the charge INSERT, the account
     UPDATE, the lot UPDATE (ledger v2) and the row INSERT in one."""
     with app.app_context():
         wire = Wire(db.engine)
+    request.addfinalizer(wire.close)
     assert api.deduct("ats_check").status_code == 201  # on a new connection, which is never pinged
     answers = []
     assert wire.round_trips(lambda: answers.append(api.deduct("ats_check"))) == [

@@ -5,6 +5,10 @@ read once after the seed, and on PostgreSQL one statement setting every sequence
 the DELETEs and that statement go to the server in one round trip).
 That leaves the same rows and the same next ids as migrating and seeding afresh, in a few
 milliseconds, where TRUNCATE ... RESTART IDENTITY and the seed took a few hundred.
+
+Each test gets a new app, but what the apps of one process compile is shared: one engine per
+seeded database and options (so SQLAlchemy's statement cache; a test that adds an engine event
+removes it), compiled templates, and Werkzeug's URL builders.
 """
 
 import re
