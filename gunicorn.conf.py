@@ -23,3 +23,10 @@ def post_worker_init(worker):
     from tokenapp.jobs.schedule import ensure_in_process
 
     ensure_in_process(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """Without Redis, let the feature runs under way in this worker's thread pool end before it exits."""
+    from tokenapp.jobs.queue import finish_in_process
+
+    finish_in_process(worker.wsgi)

@@ -20,6 +20,7 @@ from support.settings import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL
 from support.standin import StandinServer
 from support.web import Api, AuthActions
 from tokenapp.extensions import db
+from tokenapp.jobs import queue
 from tokenapp.services import accounts
 
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
@@ -120,6 +121,7 @@ def app(request, seeded_database):
     app = make_app(seeded_database.url)
     seeded_database.reset_with(app)
     yield app
+    queue.finish_in_process(app)  # a feature run still under way ends before the audit and the next test
     with app.app_context():
         problems = [] if request.node.get_closest_marker("tampers_ledger") else find_problems()
         db.session.remove()

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, select, text, update
 
 from support.apps import make_app
 from support.settings import TEST_DATABASE_URL
+from support.waiting import wait_until
 from support.web import run_threads, user_id
 from tokenapp.extensions import db
 from tokenapp.features import runner, runs
@@ -235,7 +236,7 @@ def test_without_redis_the_in_process_scheduler_sweeps_with_no_visit(seeded_data
     finally:
         schedule.stop_in_process(app)
         # The periodic jobs it queued (sweep, recovery, expiry) may still hold connections: let them end first.
-        queue._threads(app)._pool.shutdown(wait=True)
+        queue.finish_in_process(app)
     assert status == "refunded"
     with app.app_context():
         db.engine.dispose()
@@ -308,3 +309,21 @@ def test_a_database_restart_costs_no_request(app, api, database_urls):
     assert killed >= 1
     response = api.get("/api/tokens/balance")
     assert response.status_code == 200 and response.get_json()["balance"] == 10
+
+
+def _slow_job(seconds: float, done: list) -> None:
+    time.sleep(seconds)
+    done.append(True)
+
+
+def test_finishing_the_in_process_queue_waits_for_its_jobs_then_starts_afresh(app):
+    done: list = []
+    with app.app_context():
+        queue.enqueue(_slow_job, 0.3, done)
+    queue.finish_in_process(app)
+    assert done == [True]  # the job under way ended first
+    with app.app_context():
+        queue.enqueue(_slow_job, 0, done)  # a new pool takes the next job
+        assert wait_until(lambda: len(done) == 2, 5, "the job after the finish to run")
+    queue.finish_in_process(app)
+    queue.finish_in_process(app)  # nothing left: a no-op

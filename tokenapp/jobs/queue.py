@@ -119,3 +119,16 @@ def _threads(app: Flask) -> _ThreadQueue:
         if queue is None:
             queue = _THREAD_QUEUES[key] = _ThreadQueue(app.config.get("FEATURE_RUN_THREADS", 4))
     return queue
+
+
+def finish_in_process(app: Flask) -> None:
+    """Wait for the jobs this process's thread pool holds for `app` to end, then drop the pool.
+
+    Without Redis, feature runs go to that pool; a job still running when its app is
+    discarded (a test's end) would otherwise go on using the app's database afterwards.
+    A later job for `app` gets a new pool.
+    """
+    with _THREAD_QUEUES_LOCK:
+        queue = _THREAD_QUEUES.pop((id(app), os.getpid()), None)
+    if queue is not None:
+        queue._pool.shutdown(wait=True)
