@@ -78,6 +78,11 @@ Rule._compile_builder = _remembered(Rule._compile_builder)  # type: ignore[metho
 _SHARED_ENGINES: dict[str, Engine] = {}
 
 
+def _plain(url: str | sa.URL) -> str:
+    """`url` as a string with its password (str() of a URL masks it, and Flask-SQLAlchemy hands over URLs)."""
+    return make_url(url).render_as_string(hide_password=False)
+
+
 def _engine_for(bind_key: str | None, options: dict[str, Any], app: Flask) -> Engine:
     """Flask-SQLAlchemy's engine maker, handing out one engine per seeded database and options.
 
@@ -85,8 +90,7 @@ def _engine_for(bind_key: str | None, options: dict[str, Any], app: Flask) -> En
     new engine for each test compiled every statement it ran afresh: about a third of a
     simple test's CPU. The pool is still emptied after every test (`engine.dispose()`).
     """
-    url = str(options["url"])
-    if url not in SeededDatabase.shared_urls:
+    if _plain(options["url"]) not in SeededDatabase.shared_urls:
         return sa.engine_from_config(options, prefix="")
     key = repr(sorted(options.items()))
     engine = _SHARED_ENGINES.get(key)
@@ -157,7 +161,7 @@ class SeededDatabase:
 
     def build(self) -> None:
         """Migrate, seed, and remember the seeded rows and sequences."""
-        SeededDatabase.shared_urls.add(self.url)
+        SeededDatabase.shared_urls.add(_plain(self.url))
         app = make_app(self.url)
         with app.app_context():
             upgrade(directory=MIGRATIONS_DIR)
