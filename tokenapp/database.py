@@ -190,13 +190,24 @@ def read_one(connection: Connection, statement: HotStatement, params: dict) -> d
     (it must see the transaction's own writes). The statement is a
     `HotStatement`: these reads start nearly every request.
     """
+    with on_its_own(connection):
+        return statement.first_mapping(connection, params)
+
+
+@contextmanager
+def on_its_own(connection: Connection) -> Iterator[bool]:
+    """Run the block's statements each as its own transaction (autocommit) when `connection` is a
+    PostgreSQL connection with no transaction open; True when they do, False when they run in the
+    open transaction as usual (on SQLite, or inside one). See `read_one` for why.
+    """
     dbapi_connection = connection.connection.dbapi_connection
     pgconn = getattr(dbapi_connection, "pgconn", None)
     if pgconn is None or pgconn.transaction_status != TransactionStatus.IDLE:
-        return statement.first_mapping(connection, params)
+        yield False
+        return
     dbapi_connection.autocommit = True  # type: ignore[union-attr]  # a psycopg connection: it has pgconn
     try:
-        return statement.first_mapping(connection, params)
+        yield True
     finally:
         if pgconn.transaction_status == TransactionStatus.IDLE:  # a broken connection is discarded, not reused
             dbapi_connection.autocommit = False  # type: ignore[union-attr]  # as above: it has pgconn

@@ -2,7 +2,9 @@
 
 The charge row (`token_charges`) is written here; the balance it moves is
 written by the ledger (`ledger.writer`), in the same transaction. Lock order
-is always the charge row first, then the account row.
+is always the charge row first, then the account row. On PostgreSQL a new
+charge that the hot spend covers is written, charge row included, by the
+ledger's `charge_in_one_call`: one round trip, one transaction, same order.
 """
 
 import re
@@ -16,7 +18,7 @@ from sqlalchemy import CursorResult, Integer, String, bindparam, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..database import HotStatement, write_transaction
+from ..database import WRITE_OPTION, HotStatement, write_transaction
 from ..extensions import db
 from ..models import AIFeature, TokenCharge
 from ..models._types import UTCDateTime, utcnow
@@ -84,6 +86,13 @@ def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -
     now = utcnow()
     charge_id = "chg_" + secrets.token_hex(12)
     expires_at = now + timedelta(seconds=current_app.config["CHARGE_TTL_SECONDS"])
+    if _may_commit_on_its_own():
+        done = writer.charge_in_one_call(
+            db.session.connection(), charge_id, user_id, feature_key, idempotency_key, moment=now, deadline=expires_at
+        )
+        if done is not None:
+            price, balance, unlimited = done
+            return ChargeResult(charge_id, feature_key, 0 if unlimited else price, balance)
     with write_transaction() as tx:
         cost = _insert_charge(tx, charge_id, user_id, feature_key, idempotency_key, now, expires_at)
         if cost is None:
@@ -92,6 +101,13 @@ def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -
         if unlimited:
             tx.execute(_ZERO_AMOUNT, {"charge": charge_id})
     return ChargeResult(charge_id, feature_key, 0 if unlimited else cost, balance)
+
+
+def _may_commit_on_its_own() -> bool:
+    """True when the charge may commit without the session: no write transaction is open around it
+    and the session holds no change a commit would have written with it."""
+    session = db.session()
+    return not (session.info.get(WRITE_OPTION) or session.new or session.dirty or session.deleted)
 
 
 def _insert_charge(tx: Session, charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:

@@ -17,15 +17,25 @@ when that lot covers the cost, and one INSERT of the ledger row. Everything
 else locks the account with `_lock`, which also expires the lots that are
 due, so at every commit the balance equals the remaining tokens of the
 user's unexpired lots.
+
+On PostgreSQL a new charge that the hot spend covers is written in one round
+trip instead of six (BEGIN, four statements, COMMIT): `charge_in_one_call`
+runs the stored function `tokenapp_charge` (migration 0009), which runs the
+charge's INSERT (`charges._INSERT_CHARGE`), `_SPEND`, `_SPEND_ONE_LOT` and
+the spend row as one transaction, in the same lock order, and hands every
+other case back to the path above. It is the one place outside
+`tokenapp.services.charges` that writes `token_charges`.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import Boolean, Integer, String, and_, bindparam, case, func, insert, literal, or_, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ...database import HotStatement
+from ...database import HotStatement, on_its_own
 from ...models import Counterparty, LotKind, LotSource, TokenAccount, TokenDraw, TokenLot, TokenTransaction
 from ...models import TransactionType as T
 from ...models._types import UTCDateTime, utcnow
@@ -305,6 +315,63 @@ def spend(tx: Session, user_id: int, cost: int, moment: datetime, **fields) -> t
     parts = [Part(drawn[0], -cost, drawn[1])] if drawn else _draw(tx, user_id, cost, moment)
     record(tx, user_id, T.SPEND, -cost, balance, Counterparty.REVENUE, parts, **fields)
     return balance, unlimited
+
+
+# PostgreSQL's hot charge in one call (migration 0009). A NULL cost: the Python path must take it.
+_CHARGE_IN_ONE_CALL = HotStatement(
+    text(
+        "SELECT cost, balance, unlimited FROM tokenapp_charge("
+        ":charge_id, :owner, :feature, :request_key, :moment, :deadline, :recorded_at)"
+    )
+    .bindparams(
+        bindparam("charge_id", type_=String),
+        bindparam("owner", type_=Integer),
+        bindparam("feature", type_=String),
+        bindparam("request_key", type_=String),
+        bindparam("moment", type_=UTCDateTime),
+        bindparam("deadline", type_=UTCDateTime),
+        bindparam("recorded_at", type_=UTCDateTime),
+    )
+    .columns(cost=Integer, balance=Integer, unlimited=Boolean)
+)
+# What `tokenapp_charge` raises when a row changed between its look and its writes; it wrote nothing.
+TAKE_THE_PYTHON_PATH = "TK001"
+
+
+def charge_in_one_call(
+    connection: Connection, charge_id: str, user_id: int, feature_key: str, idempotency_key: str | None, **times
+) -> tuple[int, int, bool] | None:
+    """Hold a new charge and spend its cost in one round trip, as its own transaction; (cost, balance, unlimited).
+
+    None, having written nothing, when the Python path must take the charge:
+    on SQLite, inside an open transaction, or when `tokenapp_charge` hands it
+    back (an unknown feature, a taken idempotency key, an account that
+    refuses, a first lot that does not cover the cost). `times` are the
+    charge's `moment` and `deadline`.
+    """
+    if connection.dialect.name != "postgresql":
+        return None
+    params = {
+        "charge_id": charge_id,
+        "owner": user_id,
+        "feature": feature_key,
+        "request_key": idempotency_key,
+        "recorded_at": utcnow(),
+        **times,
+    }
+    with on_its_own(connection) as alone:
+        if not alone:
+            return None
+        try:
+            row = _CHARGE_IN_ONE_CALL.first(connection, params)
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) == TAKE_THE_PYTHON_PATH:
+                return None
+            raise
+    if row is None or row[0] is None:
+        return None
+    balance_changed.send(user_id=user_id)
+    return row[0], row[1], row[2]
 
 
 def _spend_after_expiry(tx: Session, params: dict):
