@@ -144,6 +144,8 @@ def profile(call, count: int, backend: str, name: str) -> None:
     print(f"\n== cProfile: {backend} {name}, {count} calls ==", file=sys.stderr)
     stats = pstats.Stats(profiler, stream=sys.stderr)
     stats.sort_stats("cumulative").print_stats(45)
+    if os.environ.get("BENCH_PROFILE_DUMP"):
+        profiler.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
     stats.sort_stats("tottime").print_stats(30)
 
 

@@ -7,6 +7,7 @@ path then gives the answer it always gave. A row that changes between the functi
 provoked for real, with a second transaction holding the account's lock.
 """
 
+import importlib
 import threading
 import time
 from datetime import timedelta
@@ -26,6 +27,8 @@ from tokenapp.services import accounts, charges, ledger
 from tokenapp.services.errors import InsufficientTokens
 from tokenapp.services.ledger import writer
 
+charge_function = importlib.import_module("tokenapp.migrations.versions.0009_charge_function")
+CHARGE_FUNCTION_ARGUMENTS = "varchar, integer, varchar, varchar, timestamptz, timestamptz, timestamptz"
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])
 
 ATS = "ats_check"  # costs 4
@@ -295,3 +298,25 @@ def test_a_first_lot_that_changes_under_the_call_sends_it_back_and_the_python_pa
     result = charges.charge(user_id, ATS)
     assert result.balance == 110 - 8 - 4
     assert [lot.remaining for lot in db.session.scalars(select(TokenLot).where(TokenLot.user_id == user_id))] == [0, 98]
+
+
+def test_code_deployed_before_its_migration_charges_by_the_python_path(ctx, app, backend, caplog):
+    """Without `tokenapp_charge` (the code out before `flask db upgrade`), charges still work, and the engine
+    stops asking after one warning; the function is put back for the tests after."""
+    user_id = accounts.register("early@example.com", "password123").id
+    db.session.remove()
+    with db.engine.begin() as connection:
+        connection.execute(text(f"DROP FUNCTION tokenapp_charge({CHARGE_FUNCTION_ARGUMENTS})"))
+    try:
+        assert charges.charge(user_id, ATS).balance == 6
+        assert charges.charge(user_id, ATS).balance == 2
+        assert [record.message for record in caplog.records if "tokenapp_charge" in record.message] == [
+            "tokenapp_charge is missing: run `flask db upgrade`; charges take the Python path"
+        ]
+        assert db.engine in writer._WITHOUT_THE_FUNCTION
+    finally:
+        writer._WITHOUT_THE_FUNCTION.discard(db.engine)
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(charge_function.CHARGE_FUNCTION)
+    assert in_one_call(user_id) is None  # short now: handed back, so the function is there and answering
+    assert outcome(user_id)["rows"][-1][:3] == (TransactionType.SPEND.value, -4, 2)

@@ -27,11 +27,13 @@ other case back to the path above. It is the one place outside
 `tokenapp.services.charges` that writes `token_charges`.
 """
 
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import Boolean, Integer, String, and_, bindparam, case, func, insert, literal, or_, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -336,6 +338,9 @@ _CHARGE_IN_ONE_CALL = HotStatement(
 )
 # What `tokenapp_charge` raises when a row changed between its look and its writes; it wrote nothing.
 TAKE_THE_PYTHON_PATH = "TK001"
+UNDEFINED_FUNCTION = "42883"
+# Engines whose database has no `tokenapp_charge` yet (code deployed before `flask db upgrade`).
+_WITHOUT_THE_FUNCTION: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 def charge_in_one_call(
@@ -346,10 +351,12 @@ def charge_in_one_call(
     None, having written nothing, when the Python path must take the charge:
     on SQLite, inside an open transaction, or when `tokenapp_charge` hands it
     back (an unknown feature, a taken idempotency key, an account that
-    refuses, a first lot that does not cover the cost). `times` are the
-    charge's `moment` and `deadline`.
+    refuses, a first lot that does not cover the cost), or when the database
+    has no `tokenapp_charge` yet (its migration not run: the engine then
+    stops asking, with a warning). `times` are the charge's `moment` and
+    `deadline`.
     """
-    if connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql" or connection.engine in _WITHOUT_THE_FUNCTION:
         return None
     params = {
         "charge_id": charge_id,
@@ -365,7 +372,13 @@ def charge_in_one_call(
         try:
             row = _CHARGE_IN_ONE_CALL.first(connection, params)
         except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) == TAKE_THE_PYTHON_PATH:
+            code = getattr(error.orig, "sqlstate", None)
+            if code == UNDEFINED_FUNCTION:
+                _WITHOUT_THE_FUNCTION.add(connection.engine)
+                current_app.logger.warning(
+                    "tokenapp_charge is missing: run `flask db upgrade`; charges take the Python path"
+                )
+            if code in (TAKE_THE_PYTHON_PATH, UNDEFINED_FUNCTION):
                 return None
             raise
     if row is None or row[0] is None:
