@@ -10,24 +10,17 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ["TOKENAPP_ENV"] = "testing"
 
 from flask_migrate import upgrade  # noqa: E402 - after the set-up above
 from playwright.sync_api import expect, sync_playwright  # noqa: E402 - after the set-up above
 
 from stripe_standin import serve_in_thread  # noqa: E402 - after the set-up above
+from support.settings import CHROMIUM_ARGS  # noqa: E402 - after the set-up above
 from tokenapp import MIGRATIONS_DIR, create_app  # noqa: E402 - after the set-up above
 from tokenapp.services import accounts, catalog, ledger  # noqa: E402 - after the set-up above
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CLICKS = 30
 BUDGET_BYTES = 60 * 1024
 # Runs in the page: click confirm, resolve with the milliseconds until the badge shows a new number.

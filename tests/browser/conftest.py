@@ -19,7 +19,7 @@ import pytest
 
 from stripe_standin import create_standin_app, serve_in_thread
 from support.apps import SeededDatabase, make_app
-from support.settings import CHROMIUM_PATH, IN_CI
+from support.settings import CHROMIUM_ARGS, CHROMIUM_PATH, IN_CI
 from tokenapp.extensions import db
 from tokenapp.services import stripe_setup
 from tokenapp.services.audit import find_problems
@@ -29,14 +29,6 @@ try:
 except ImportError:  # reported by MISSING below
     sync_playwright = None
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 10_000
 EXPECT_TIMEOUT_MS = 5_000
 DESKTOP = {"width": 1280, "height": 800}

@@ -19,6 +19,15 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "")
+# Headless Chromium on a shared machine (browser tests and bench/ui_bench.py): no sandbox, no GPU, nothing fetched.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # Made per run and given to every app, so that no test writes a generated secret into the repository's instance/.
 SECRET_KEY = secrets.token_urlsafe(32)
