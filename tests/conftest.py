@@ -14,7 +14,7 @@ tests that use Redis or the browser run on one worker each (`xdist_group`).
 import pytest
 from sqlalchemy.engine import make_url
 
-from support.apps import SeededDatabase, create_database, drop_database, empty_schema, make_app, psycopg_url, release
+from support.apps import SeededDatabase, create_database, drop_database, empty_schema, make_app, psycopg_url
 from support.openai import FakeOpenAI
 from support.settings import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL
 from support.standin import StandinServer
@@ -125,7 +125,7 @@ def app(request, seeded_database):
     with app.app_context():
         problems = [] if request.node.get_closest_marker("tampers_ledger") else find_problems()
         db.session.remove()
-        release(db.engine)
+        db.engine.dispose()
     assert problems == [], "ledger invariant broken after the test"
 
 

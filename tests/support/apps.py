@@ -7,8 +7,8 @@ That leaves the same rows and the same next ids as migrating and seeding afresh,
 milliseconds, where TRUNCATE ... RESTART IDENTITY and the seed took a few hundred.
 
 Each test gets a new app, but what the apps of one process compile is shared: one engine per
-seeded database and options (so SQLAlchemy's statement cache and a few pooled connections; a test
-that adds an engine event removes it), compiled templates, and Werkzeug's URL builders.
+seeded database and options (so SQLAlchemy's statement cache; a test that adds an engine event
+removes it), compiled templates, and Werkzeug's URL builders.
 """
 
 import re
@@ -88,7 +88,7 @@ def _engine_for(bind_key: str | None, options: dict[str, Any], app: Flask) -> En
 
     SQLAlchemy caches compiled statements per engine (its dialect is part of the key), so a
     new engine for each test compiled every statement it ran afresh: about a third of a
-    simple test's CPU. Its pool is kept too (`release`).
+    simple test's CPU. The pool is still emptied after every test (`engine.dispose()`).
     """
     if _plain(options["url"]) not in SeededDatabase.shared_urls:
         return sa.engine_from_config(options, prefix="")
@@ -100,23 +100,6 @@ def _engine_for(bind_key: str | None, options: dict[str, Any], app: Flask) -> En
 
 
 db._make_engine = _engine_for  # type: ignore[method-assign]  # tests only: see _engine_for
-
-
-# Idle connections a shared engine keeps between tests: most tests use one, a test with a background run two.
-_KEPT_CONNECTIONS = 2
-
-
-def release(engine: Engine) -> None:
-    """Close a test app's pool, unless its engine is a shared one holding no more than `_KEPT_CONNECTIONS`.
-
-    A shared engine keeps its few pooled connections for the process's next test: a new
-    PostgreSQL connection costs a server process and its catalogue reads (about 6 ms of the
-    server's CPU and 10 ms of the test's time). A connection the server has ended since is
-    replaced when it is checked out (`pool_pre_ping`). A pool a concurrent test filled is
-    closed, so three workers never hold more than a few connections each.
-    """
-    if engine not in _SHARED_ENGINES.values() or engine.pool.checkedin() > _KEPT_CONNECTIONS:
-        engine.dispose()
 
 
 def make_app(url: str, environ: dict[str, str] | None = None, **config) -> Flask:
