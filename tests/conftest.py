@@ -43,6 +43,15 @@ LONG_TESTS = {
     "tests/test_product_imports.py::test_a_gunicorn_worker_holds_no_standin_module": 6,
     "tests/test_ai_engine.py::test_output_does_not_depend_on_hash_seed": 5,
 }
+# Tests that mostly wait (sleeps, retries, periods), spread evenly through the short tests: in collection order they
+# came in runs (a file's tests together, both backends of each), so two or three workers waited at once, near the end.
+WAITING_TESTS = {
+    "tests/test_jobs.py::test_two_running_schedulers_run_a_job_once_per_period",
+    "tests/test_rate_limits.py::test_the_right_password_works_again_after_the_window",
+    "tests/test_features.py::test_openai_provider_runs_the_prompt_file_and_refunds_on_outage",
+    "tests/test_webhooks.py::test_failed_event_is_recorded_and_replayable",
+    "tests/test_jobs.py::test_without_redis_the_in_process_scheduler_sweeps_with_no_visit",
+}
 
 
 def pytest_configure(config):
@@ -57,6 +66,12 @@ def pytest_collection_modifyitems(config, items):
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: -LONG_TESTS.get(item.nodeid.split("[")[0], 0))  # stable: the rest keep their order
+    waiting = [item for item in items if item.nodeid.split("[")[0] in WAITING_TESTS]
+    ordered = [item for item in items if item.nodeid.split("[")[0] not in WAITING_TESTS]
+    step = len(ordered) // (len(waiting) + 2)  # none among the longest tests, nor in the last stretch
+    for number, item in enumerate(waiting, 1):
+        ordered.insert(number * step + number - 1, item)
+    items[:] = ordered
 
 
 @pytest.hookimpl(hookwrapper=True)

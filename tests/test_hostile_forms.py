@@ -12,6 +12,7 @@ import importlib
 import io
 import itertools
 import pkgutil
+import threading
 import time
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ from support.database import database_state
 from support.web import csrf_token, user_id
 from tokenapp.extensions import db
 from tokenapp.features.forms import FORMS
+from tokenapp.jobs import queue
 
 EXAMPLES_PER_FORM = 10
 OWNED_TABLES = {
@@ -188,9 +190,18 @@ def test_every_form_is_attacked():
 
 
 def _wait_for_runs(app, seconds: float = 20) -> None:
+    """Wait until no feature run is queued or running.
+
+    The runs go to the app's in-process pool: its jobs are awaited first (for at most `seconds`),
+    so the check below mostly passes at once, where polling alone overslept by up to an interval
+    after every example that started a run.
+    """
     from tokenapp.models import FeatureRun
 
     deadline = time.monotonic() + seconds
+    pool = threading.Thread(target=queue.finish_in_process, args=(app,), daemon=True)
+    pool.start()
+    pool.join(seconds)
     while time.monotonic() < deadline:
         with app.app_context():
             busy = db.session.execute(select(FeatureRun.id).where(FeatureRun.status.in_(("queued", "running")))).first()
