@@ -20,7 +20,7 @@ from tokenapp.extensions import db
 from tokenapp.models import TokenAccount, User, UserSession
 from tokenapp.ratelimits import EXTENSION_KEY, Counts, SweptMemoryStorage
 from tokenapp.security import CONTENT_SECURITY_POLICY
-from tokenapp.services import ledger, sessions
+from tokenapp.services import charges, ledger, sessions
 
 
 def _cookie_ids(client) -> tuple[str, str]:
@@ -184,6 +184,27 @@ def test_a_deduct_is_a_ping_its_user_load_then_one_call_that_is_its_transaction(
     assert answers[0].status_code == 201
     assert wire.round_trips(lambda: answers.append(api.get("/api/tokens/balance"))) == ['";"', "Sync", "Sync"]
     assert answers[1].get_json()["balance"] == 10 - 2 * 4
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_on_sqlite_a_charge_is_one_write_transaction_and_nothing_before_it(app, uid):
+    """SQLite has no `tokenapp_charge`: the charge takes its Python path without first opening a transaction
+    that the write transaction would then have to commit (an empty BEGIN and COMMIT before BEGIN IMMEDIATE)."""
+    sent: list[str] = []
+
+    def trace(dbapi_connection, _record, _proxy):
+        dbapi_connection.set_trace_callback(sent.append)
+
+    db.session.remove()
+    event.listen(db.engine, "checkout", trace)
+    try:
+        assert charges.charge(uid, "ats_check").balance == 6
+    finally:
+        event.remove(db.engine, "checkout", trace)
+        db.session.remove()
+    words = [statement.split()[0].upper() for statement in sent]
+    assert words[0:2] == ["BEGIN", "INSERT"] and sent[0] == "BEGIN IMMEDIATE"
+    assert words.count("BEGIN") == 1 and words.count("COMMIT") == 1 and words[-1] == "COMMIT"
 
 
 @pytest.mark.parametrize("backend", ["postgresql"] if TEST_DATABASE_URL else [])

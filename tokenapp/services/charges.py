@@ -104,10 +104,12 @@ def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -
 
 
 def _may_commit_on_its_own() -> bool:
-    """True when the charge may commit without the session: no write transaction is open around it
-    and the session holds no change a commit would have written with it."""
+    """True when the charge may commit without the session: on PostgreSQL (the one call's database), with
+    no write transaction open around it and no change in the session that a commit would have written."""
     session = db.session()
-    return not (session.info.get(WRITE_OPTION) or session.new or session.dirty or session.deleted)
+    if session.info.get(WRITE_OPTION) or session.new or session.dirty or session.deleted:
+        return False
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _insert_charge(tx: Session, charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:
