@@ -1,7 +1,8 @@
 """One writer: only `tokenapp/services/ledger/writer.py` writes the ledger tables.
 
 The ledger tables are `token_accounts`, `token_transactions`, `token_lots` and `token_draws`. Migrations
-are the one exception: a data migration (0008 carrying balances over into lots) runs once, before any app code.
+are the one exception: a data migration (0008 carrying balances over into lots) runs once, before any app code,
+and 0009 defines PostgreSQL's `tokenapp_charge`, which only the writer calls (`charge_in_one_call`).
 
 The ledger's docstring says so; this test reads every module's source (with `ast`) so that it stays true.
 A write is: `update(...)`, `insert(...)`, `delete(...)` or `insert_ignoring_conflicts(...)` of
@@ -116,6 +117,16 @@ def test_no_module_but_the_writer_writes_balances_or_ledger_rows():
         if writes:
             offenders[str(path.relative_to(PACKAGE.parent))] = writes
     assert offenders == {}, "only tokenapp/services/ledger/writer.py may write the ledger tables"
+
+
+def test_only_the_writer_calls_the_stored_charge():
+    """`tokenapp_charge` (migration 0009) writes the ledger tables: only the writer may call it."""
+    callers = [
+        str(path.relative_to(PACKAGE.parent))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "tokenapp_charge(" in path.read_text(encoding="utf-8") and MIGRATIONS not in path.parents
+    ]
+    assert callers == ["tokenapp/services/ledger/writer.py"]
 
 
 def test_the_writer_holds_the_writes():

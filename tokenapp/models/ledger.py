@@ -2,7 +2,8 @@
 
 Only `tokenapp.services.ledger.writer` writes `token_accounts`,
 `token_transactions`, `token_lots` and `token_draws`;
-`tokenapp.services.charges` writes `token_charges`.
+`tokenapp.services.charges` writes `token_charges` (on PostgreSQL a covered
+charge's row is written with its spend by the writer's `charge_in_one_call`).
 """
 
 import enum
