@@ -177,5 +177,6 @@ def test_dashboard_shows_history_and_most_used(client, api):
     api.deduct("networking_message")
     api.deduct("networking_message")
     html = client.get("/dashboard/tokens").get_data(as_text=True)
-    assert "networking message: 2 runs, 6 tokens" in html
+    assert "Networking Message: 2 runs, 6 tokens" in html  # the catalogue's name, not the key
+    assert html.count("Spend · Networking Message") == 2
     assert "Welcome bonus" in html and Api(client).balance() == 4

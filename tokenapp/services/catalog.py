@@ -17,6 +17,11 @@ def active_features() -> list[AIFeature]:
     )
 
 
+def feature_names() -> dict[str, str]:
+    """Every feature's display name by key, inactive ones included (the history still names them)."""
+    return {key: name for key, name in db.session.execute(select(AIFeature.key, AIFeature.name))}
+
+
 def active_packages() -> list[TokenPackage]:
     """Active packages, cheapest first."""
     return list(

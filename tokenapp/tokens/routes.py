@@ -66,7 +66,9 @@ def how_it_works():
 def test_tokens():
     """Try the gate on any feature and watch the ledger (the roadmap's Option A)."""
     rows, _more = history.transactions_page(current_user.id, 20)
-    return render_template("tokens/test_tokens.html", features=catalog.active_features(), rows=rows)
+    return render_template(
+        "tokens/test_tokens.html", features=catalog.active_features(), rows=rows, names=catalog.feature_names()
+    )
 
 
 @bp.get("/features")
@@ -86,4 +88,5 @@ def dashboard():
         more=more,
         purchases=purchases.user_purchases(current_user.id),
         usage=history.feature_usage(current_user.id),
+        names=catalog.feature_names(),
     )
