@@ -4,10 +4,13 @@ import json
 import re
 
 import pytest
+from sqlalchemy import select
 
 from support.web import Api, csrf_token
+from tokenapp.database import write_transaction
 from tokenapp.extensions import db
-from tokenapp.models import TokenTransaction
+from tokenapp.models import TokenLot, TokenTransaction, User
+from tokenapp.services import ledger
 
 HX = {"HX-Request": "true"}
 
@@ -171,6 +174,30 @@ def test_private_pages_send_anonymous_users_to_login(app, path):
 def test_how_it_works_lists_prices_and_ways_to_earn(client):
     html = client.get("/tokens/how-it-works").get_data(as_text=True)
     assert "Cover Letter Generation" in html and "Welcome bonus" in html and "referral" in html
+
+
+def test_dashboard_shows_paid_and_bonus_tokens_and_what_expires_first(app, client, api):
+    html = client.get("/dashboard/tokens").get_data(as_text=True)
+    with app.app_context():
+        user = db.session.execute(select(User)).scalar_one()
+        welcome_expiry = db.session.execute(select(TokenLot.expires_at).where(TokenLot.user_id == user.id)).scalar_one()
+        with write_transaction() as tx:
+            ledger.grant_purchase(tx, user.id, 100, dedupe_key="purchase:test", note="Pro pack", cost_cents=1900)
+        db.session.remove()
+    assert "0 paid · 10 bonus" in html
+    assert f'10 tokens expire on <time datetime="{welcome_expiry.isoformat()}">' in html
+    api.deduct("networking_message")  # 3 tokens, from the bonus lot: it expires first
+    html = client.get("/dashboard/tokens").get_data(as_text=True)
+    assert "100 paid · 7 bonus" in html and "7 tokens expire on" in html
+    assert welcome_expiry.strftime("%b %d, %Y") in html
+
+
+def test_an_unlimited_dashboard_shows_no_token_kinds(app, client, api):
+    with app.app_context():
+        ledger.set_unlimited(db.session.execute(select(User.id)).scalar_one(), True)
+        db.session.remove()
+    html = client.get("/dashboard/tokens").get_data(as_text=True)
+    assert "Unlimited" in html and 'id="token-kinds"' not in html and 'id="token-expiry"' not in html
 
 
 def test_dashboard_shows_history_and_most_used(client, api):

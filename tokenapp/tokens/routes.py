@@ -4,7 +4,7 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..htmx import is_htmx
-from ..services import accounts, catalog, history, instant_spend, purchases
+from ..services import accounts, catalog, history, instant_spend, ledger, purchases
 from ..services import gate as gates
 from ..services.errors import InsufficientTokens
 from . import bp
@@ -89,4 +89,5 @@ def dashboard():
         purchases=purchases.user_purchases(current_user.id),
         usage=history.feature_usage(current_user.id),
         names=catalog.feature_names(),
+        holdings=ledger.holdings(current_user.id),
     )

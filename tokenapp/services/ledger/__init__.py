@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session
 
 from ...database import HotStatement, is_unique_violation, read_one, write_transaction
 from ...extensions import db
-from ...models import Counterparty, LotKind, LotSource, TokenAccount, TransactionType
+from ...models import Counterparty, LotKind, LotSource, TokenAccount, TokenLot, TransactionType
 from ...models._types import UTCDateTime, utcnow
 from ..errors import InvalidAmount, InvalidRecipient
 from . import writer
@@ -149,6 +149,32 @@ def balance_of(user_id: int) -> BalanceView:
         row = read_one(db.session.connection(), _BALANCE, {"user_id": user_id})
         assert row is not None  # the account row is never deleted while its user exists
     return BalanceView(row["balance"], row["is_unlimited"], row["debt"], has_spent=row["lifetime_spent"] > 0)
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """What a balance is made of: the paid and bonus tokens left in unexpired lots, and the soonest expiry
+    among them (`expiring` tokens at `expires_at`; None when nothing held will expire)."""
+
+    paid: int = 0
+    bonus: int = 0
+    expires_at: datetime | None = None
+    expiring: int = 0
+
+
+_OPEN_LOT_PARTS = select(TokenLot.kind, TokenLot.remaining, TokenLot.expires_at).where(writer.open_lots())
+
+
+def holdings(user_id: int) -> Holdings:
+    """The owner's paid and bonus tokens and what expires first, read from the lots (for the dashboard)."""
+    lots = db.session.execute(_OPEN_LOT_PARTS, {"account": user_id, "moment": utcnow()}).all()
+    paid = sum(lot.remaining for lot in lots if lot.kind == LotKind.PAID.value)
+    expiries = [lot.expires_at for lot in lots if lot.expires_at is not None]
+    if not expiries:
+        return Holdings(paid, sum(lot.remaining for lot in lots) - paid)
+    soonest = min(expiries)
+    expiring = sum(lot.remaining for lot in lots if lot.expires_at == soonest)
+    return Holdings(paid, sum(lot.remaining for lot in lots) - paid, soonest, expiring)
 
 
 def paid_balance(user_id: int) -> int:
