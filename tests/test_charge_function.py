@@ -39,7 +39,7 @@ def in_one_call(user_id, feature_key=ATS, key=None, charge_id=None, moment=None)
     moment = moment or utcnow()
     db.session.remove()
     return writer.charge_in_one_call(
-        db.session.connection(),
+        db.session(),
         charge_id or f"chg_fn_{user_id}_{time.monotonic_ns()}",
         user_id,
         feature_key,
@@ -236,6 +236,15 @@ def test_a_taken_key_and_a_lot_due_to_expire_are_handed_back(ctx, app, backend):
     assert database_state(app) == before
 
 
+def spending_8(user_id):
+    """A change for `hold_the_account_while`: 8 tokens taken from the user in consumption order."""
+
+    def spend(tx):
+        writer.debit(tx, user_id, 8, TransactionType.ADJUSTMENT, Counterparty.ADJUSTMENTS, note="test: raced")
+
+    return spend
+
+
 def hold_the_account_while(app, user_id, change, call):
     """Hold `user_id`'s account lock in a transaction that makes `change(tx)`, start `call()` on another thread,
     wait until that call is blocked on the lock, then commit; `call()`'s answer."""
@@ -274,11 +283,10 @@ def test_an_account_that_changes_under_the_call_sends_it_back_with_nothing_writt
     user_id = accounts.register("race@example.com", "password123").id
     db.session.remove()
     charge_id = "chg_raced_account"
-
-    def spend_8(tx):
-        writer.debit(tx, user_id, 8, TransactionType.ADJUSTMENT, Counterparty.ADJUSTMENTS, note="test: raced")
-
-    assert hold_the_account_while(app, user_id, spend_8, lambda: in_one_call(user_id, charge_id=charge_id)) is None
+    assert (
+        hold_the_account_while(app, user_id, spending_8(user_id), lambda: in_one_call(user_id, charge_id=charge_id))
+        is None
+    )
     assert db.session.get(TokenCharge, charge_id) is None
     with pytest.raises(InsufficientTokens):
         charges.charge(user_id, ATS)
@@ -290,11 +298,7 @@ def test_a_first_lot_that_changes_under_the_call_sends_it_back_and_the_python_pa
     with write_transaction() as tx:
         ledger.grant_purchase(tx, user_id, 100, dedupe_key="buy:race", note="pack", cost_cents=900)
     db.session.remove()
-
-    def spend_8(tx):
-        writer.debit(tx, user_id, 8, TransactionType.ADJUSTMENT, Counterparty.ADJUSTMENTS, note="test: raced")
-
-    assert hold_the_account_while(app, user_id, spend_8, lambda: in_one_call(user_id)) is None
+    assert hold_the_account_while(app, user_id, spending_8(user_id), lambda: in_one_call(user_id)) is None
     result = charges.charge(user_id, ATS)
     assert result.balance == 110 - 8 - 4
     assert [lot.remaining for lot in db.session.scalars(select(TokenLot).where(TokenLot.user_id == user_id))] == [0, 98]

@@ -88,7 +88,7 @@ def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -
     expires_at = now + timedelta(seconds=current_app.config["CHARGE_TTL_SECONDS"])
     if _may_commit_on_its_own():
         done = writer.charge_in_one_call(
-            db.session.connection(), charge_id, user_id, feature_key, idempotency_key, moment=now, deadline=expires_at
+            db.session(), charge_id, user_id, feature_key, idempotency_key, moment=now, deadline=expires_at
         )
         if done is not None:
             price, balance, unlimited = done
@@ -104,12 +104,10 @@ def charge(user_id: int, feature_key: str, idempotency_key: str | None = None) -
 
 
 def _may_commit_on_its_own() -> bool:
-    """True when the charge may commit without the session: on PostgreSQL (the one call's database), with
-    no write transaction open around it and no change in the session that a commit would have written."""
+    """True when the charge may commit without the session: no write transaction is open around it
+    and the session holds no change a commit would have written with it."""
     session = db.session()
-    if session.info.get(WRITE_OPTION) or session.new or session.dirty or session.deleted:
-        return False
-    return session.get_bind().dialect.name == "postgresql"
+    return not (session.info.get(WRITE_OPTION) or session.new or session.dirty or session.deleted)
 
 
 def _insert_charge(tx: Session, charge_id, user_id, feature_key, idempotency_key, now, expires_at) -> int | None:

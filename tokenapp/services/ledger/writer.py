@@ -33,7 +33,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import Boolean, Integer, String, and_, bindparam, case, func, insert, literal, or_, select, text, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -344,7 +344,7 @@ _WITHOUT_THE_FUNCTION: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 def charge_in_one_call(
-    connection: Connection, charge_id: str, user_id: int, feature_key: str, idempotency_key: str | None, **times
+    session: Session, charge_id: str, user_id: int, feature_key: str, idempotency_key: str | None, **times
 ) -> tuple[int, int, bool] | None:
     """Hold a new charge and spend its cost in one round trip, as its own transaction; (cost, balance, unlimited).
 
@@ -356,8 +356,10 @@ def charge_in_one_call(
     stops asking, with a warning). `times` are the charge's `moment` and
     `deadline`.
     """
-    if connection.dialect.name != "postgresql" or connection.engine in _WITHOUT_THE_FUNCTION:
-        return None
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql" or engine in _WITHOUT_THE_FUNCTION:
+        return None  # asked before the session's connection: on SQLite that would open a transaction
+    connection = session.connection()
     params = {
         "charge_id": charge_id,
         "owner": user_id,
