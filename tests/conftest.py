@@ -59,15 +59,20 @@ def pytest_configure(config):
         raise pytest.UsageError("CI=true needs TEST_DATABASE_URL: the PostgreSQL leg may not be skipped")
 
 
+def _test_name(item) -> str:
+    """A test's node id without its parameters (`LONG_TESTS` and `WAITING_TESTS` name tests so)."""
+    return item.nodeid.split("[")[0]
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads xdist_group to place each test
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for fixture, group in GROUPED_FIXTURES.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: -LONG_TESTS.get(item.nodeid.split("[")[0], 0))  # stable: the rest keep their order
-    waiting = [item for item in items if item.nodeid.split("[")[0] in WAITING_TESTS]
-    ordered = [item for item in items if item.nodeid.split("[")[0] not in WAITING_TESTS]
+    items.sort(key=lambda item: -LONG_TESTS.get(_test_name(item), 0))  # stable: the rest keep their order
+    waiting = [item for item in items if _test_name(item) in WAITING_TESTS]
+    ordered = [item for item in items if _test_name(item) not in WAITING_TESTS]
     step = len(ordered) // (len(waiting) + 2)  # none among the longest tests, nor in the last stretch
     for number, item in enumerate(waiting, 1):
         ordered.insert(number * step + number - 1, item)

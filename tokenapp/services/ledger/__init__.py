@@ -169,12 +169,10 @@ def holdings(user_id: int) -> Holdings:
     """The owner's paid and bonus tokens and what expires first, read from the lots (for the dashboard)."""
     lots = db.session.execute(_OPEN_LOT_PARTS, {"account": user_id, "moment": utcnow()}).all()
     paid = sum(lot.remaining for lot in lots if lot.kind == LotKind.PAID.value)
-    expiries = [lot.expires_at for lot in lots if lot.expires_at is not None]
-    if not expiries:
-        return Holdings(paid, sum(lot.remaining for lot in lots) - paid)
-    soonest = min(expiries)
-    expiring = sum(lot.remaining for lot in lots if lot.expires_at == soonest)
-    return Holdings(paid, sum(lot.remaining for lot in lots) - paid, soonest, expiring)
+    bonus = sum(lot.remaining for lot in lots) - paid
+    soonest = min((lot.expires_at for lot in lots if lot.expires_at is not None), default=None)
+    expiring = sum(lot.remaining for lot in lots if soonest is not None and lot.expires_at == soonest)
+    return Holdings(paid, bonus, soonest, expiring)
 
 
 def paid_balance(user_id: int) -> int:
