@@ -11,6 +11,8 @@ pytest-xdist (`-n 3`) each worker has a PostgreSQL database of its own,
 tests that use Redis or the browser run on one worker each (`xdist_group`).
 """
 
+import threading
+
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -20,7 +22,7 @@ from support.settings import IN_CI, TEST_DATABASE_URL, TEST_REDIS_URL
 from support.standin import StandinServer
 from support.web import Api, AuthActions
 from tokenapp.extensions import db
-from tokenapp.jobs import queue
+from tokenapp.jobs import queue, schedule
 from tokenapp.services import accounts
 
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
@@ -93,6 +95,21 @@ def _worker(config) -> str | None:
     """This process's xdist worker id (gw0, gw1, ...), or None when the tests run in one process."""
     workerinput = getattr(config, "workerinput", None)
     return workerinput["workerid"] if workerinput else None
+
+
+_REPORTED_SCHEDULERS: set[int | None] = set()
+
+
+@pytest.fixture(autouse=True)
+def no_scheduler_outlives_its_test():
+    """A scheduler thread left running ticks on in later tests: it takes connections from their shared engine
+    (a disposed pool then drops them open, a ResourceWarning in whichever test the collector runs) and runs
+    periodic jobs in their databases. Torn down after every other fixture of the test, so it sees what they left."""
+    yield
+    left = {thread.ident for thread in threading.enumerate() if thread.name == schedule.SCHEDULER_THREAD}
+    new = left - _REPORTED_SCHEDULERS
+    _REPORTED_SCHEDULERS.update(new)  # one failure, in the test that left it, not in every test after
+    assert not new, "a scheduler thread outlived its test: stop it (schedule.stop_in_process)"
 
 
 @pytest.fixture(scope="session")

@@ -103,12 +103,18 @@ db._make_engine = _engine_for  # type: ignore[method-assign]  # tests only: see 
 
 
 def make_app(url: str, environ: dict[str, str] | None = None, **config) -> Flask:
-    """An app on `url`, built from the test settings (or `environ`), with `config` over its Flask config."""
+    """An app on `url`, built from the test settings (or `environ`), with `config` over its Flask config.
+
+    It runs no in-process scheduler unless `config` asks (SCHEDULER_IN_PROCESS=True), whatever its
+    environment: a production app's first request would start one that outlives the test, ticks on the
+    shared engine and runs periodic jobs in later tests' databases.
+    """
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
             "PASSWORD_HASH_METHOD": FAST_HASH,
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 40, "max_overflow": 20, "pool_timeout": 60},
+            "SCHEDULER_IN_PROCESS": False,
             **config,
         },
         environ=app_environ() if environ is None else environ,

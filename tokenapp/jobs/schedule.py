@@ -134,10 +134,13 @@ class Scheduler:
                 log.exception("scheduler %s: tick failed", self.name)
 
 
+SCHEDULER_THREAD = "scheduler"
+
+
 def start_thread(app: Flask) -> tuple[threading.Event, threading.Thread]:
-    """Run a scheduler on a daemon thread; set the returned event to stop it."""
+    """Run a scheduler on a daemon thread named SCHEDULER_THREAD; set the returned event to stop it."""
     stop = threading.Event()
-    thread = threading.Thread(target=Scheduler(app).run, args=(stop,), name="scheduler", daemon=True)
+    thread = threading.Thread(target=Scheduler(app).run, args=(stop,), name=SCHEDULER_THREAD, daemon=True)
     thread.start()
     return stop, thread
 
