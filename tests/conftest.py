@@ -97,7 +97,7 @@ def _worker(config) -> str | None:
     return workerinput["workerid"] if workerinput else None
 
 
-_REPORTED_SCHEDULERS: set[int | None] = set()
+_REPORTED_SCHEDULERS: set[threading.Thread] = set()
 
 
 @pytest.fixture(autouse=True)
@@ -106,7 +106,7 @@ def no_scheduler_outlives_its_test():
     (a disposed pool then drops them open, a ResourceWarning in whichever test the collector runs) and runs
     periodic jobs in their databases. Torn down after every other fixture of the test, so it sees what they left."""
     yield
-    left = {thread.ident for thread in threading.enumerate() if thread.name == schedule.SCHEDULER_THREAD}
+    left = {thread for thread in threading.enumerate() if thread.name == schedule.SCHEDULER_THREAD}
     new = left - _REPORTED_SCHEDULERS
     _REPORTED_SCHEDULERS.update(new)  # one failure, in the test that left it, not in every test after
     assert not new, "a scheduler thread outlived its test: stop it (schedule.stop_in_process)"
