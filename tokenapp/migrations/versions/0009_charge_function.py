@@ -4,15 +4,17 @@ A deduct that the hot path can take (a new charge whose cost the account
 covers and the first lot in consumption order holds) ran as BEGIN, four
 statements and COMMIT: six round trips. Called in autocommit mode, this
 function runs the same four statements in one, as one transaction: the held
-charge (skipping a taken idempotency key), the account's conditional debit,
-the first lot's debit, and the `spend` row. It never decides anything the
-Python path would decide differently: whenever that path would go further
-(the account refused: short, in debt, a lot due to expire; or the first lot
-does not cover the cost) it raises SQLSTATE TK001, which rolls all of it back,
-and the caller takes the Python path (`tokenapp.services.ledger.writer`,
-whose `_SPEND`, `_SPEND_ONE_LOT`, `consumption_order` and `record` these
-statements mirror; tests/test_charge_function.py holds them to it). A taken
-key or an unknown feature writes nothing and returns a NULL cost.
+charge, the account's conditional debit, the first lot's debit, and the
+`spend` row. It never decides anything the Python path would decide
+differently. It looks first, without a lock or a write, and returns a NULL
+cost, having written nothing, for every case that path takes further: an
+unknown feature, a taken idempotency key, an account that refuses (short, in
+debt, a lot due to expire), a first lot that does not cover the cost. Only a
+row that changes between that look and the writes makes it raise SQLSTATE
+TK001, which rolls all of it back. Either way the caller then takes the
+Python path (`tokenapp.services.ledger.writer`, whose `_SPEND`,
+`_SPEND_ONE_LOT`, `consumption_order` and `record` these statements mirror;
+tests/test_charge_function.py holds them to it).
 
 SQLite has no stored functions: there the Python path is the only one.
 
